@@ -1,0 +1,218 @@
+// Package pyembed is the one place where rollbench meets CPython. It runs an
+// embedded interpreter on a single OS thread and offers the rest of the
+// program Go values, scoped object handles and *Error; every cgo call, every
+// GIL operation and every reference count of the program lives here.
+package pyembed
+
+/*
+#include <Python.h>
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	python3 "github.com/go-python/cpy3"
+)
+
+// ErrClosed is returned by calls made after Close.
+var ErrClosed = errors.New("python interpreter is closed")
+
+// CPython cannot be initialised twice in one process (extension modules such
+// as numpy do not survive a second Py_Initialize), so Start refuses to.
+var started atomic.Bool
+
+// Config says which Python installation to embed.
+type Config struct {
+	// Python is the path of a python executable. Its installation, or the
+	// virtual environment it belongs to, becomes the embedded interpreter's,
+	// and it is what multiprocessing children start as.
+	Python string
+	// Path entries are put in front of sys.path.
+	Path []string
+}
+
+// Info describes the embedded interpreter.
+type Info struct {
+	Executable string `json:"executable"`
+	Version    string `json:"version"`
+	Prefix     string `json:"prefix"`
+}
+
+// Interpreter is the embedded CPython. All Python code runs on its one
+// OS-locked thread; Do may be called from any goroutine.
+type Interpreter struct {
+	info  Info
+	calls chan func()
+	quit  chan chan int
+	// closeMu guards closed; Do holds it for reading while it hands over a
+	// call so that Close never strands one.
+	closeMu sync.RWMutex
+	closed  bool
+	// tid is the interpreter thread's CPython thread id. busy is true while
+	// a call runs Python code; both are read by interrupt under the GIL.
+	tid  C.ulong
+	busy atomic.Bool
+}
+
+// Start initialises the interpreter of cfg.Python. It fails, rather than
+// letting CPython abort the process, when the executable is missing or is not
+// the Python version this binary was linked against.
+func Start(cfg Config) (*Interpreter, error) {
+	info, err := probe(cfg.Python)
+	if err != nil {
+		return nil, err
+	}
+	if !started.CompareAndSwap(false, true) {
+		return nil, errors.New("a python interpreter was already started in this process")
+	}
+	in := &Interpreter{info: info, calls: make(chan func()), quit: make(chan chan int)}
+	ready := make(chan error, 1)
+	go in.loop(cfg, ready)
+	if err := <-ready; err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// probe asks the executable itself what it is, because initialising an
+// interpreter from a mismatched installation is a fatal error, not an
+// exception.
+func probe(python string) (Info, error) {
+	if python == "" {
+		return Info{}, errors.New("no python executable given")
+	}
+	if _, err := os.Stat(python); err != nil {
+		return Info{}, fmt.Errorf("python executable: %w", err)
+	}
+	out, err := exec.Command(python, "-c",
+		`import json, sys; print(json.dumps({"version": "%d.%d" % sys.version_info[:2], "prefix": sys.prefix}))`).Output()
+	if err != nil {
+		return Info{}, fmt.Errorf("run %s: %w", python, err)
+	}
+	var got struct{ Version, Prefix string }
+	if err := json.Unmarshal(out, &got); err != nil {
+		return Info{}, fmt.Errorf("read version of %s: %w", python, err)
+	}
+	linked := fmt.Sprintf("%d.%d", C.PY_MAJOR_VERSION, C.PY_MINOR_VERSION)
+	if got.Version != linked {
+		return Info{}, fmt.Errorf("%s is Python %s but this binary is built for Python %s (rebuild with make PYTHON=%s)",
+			python, got.Version, linked, python)
+	}
+	return Info{Executable: python, Version: got.Version, Prefix: got.Prefix}, nil
+}
+
+func (in *Interpreter) loop(cfg Config, ready chan<- error) {
+	// The thread that initialises CPython is its main thread for good;
+	// moving between threads deadlocks Py_Finalize.
+	runtime.LockOSThread()
+	if err := python3.Py_SetProgramName(cfg.Python); err != nil {
+		ready <- fmt.Errorf("set program name: %w", err)
+		return
+	}
+	// No Python signal handlers: Go keeps SIGINT and SIGTERM.
+	python3.Py_InitializeEx(false)
+	in.tid = threadID()
+	s := &Scope{in: in}
+	err := s.prependPath(cfg.Path)
+	s.release()
+	// Idle, the thread must not hold the GIL: the engine runs Python
+	// threads of its own between our calls.
+	state := python3.PyEval_SaveThread()
+	ready <- err
+	for {
+		select {
+		case fn := <-in.calls:
+			python3.PyEval_RestoreThread(state)
+			fn()
+			state = python3.PyEval_SaveThread()
+		case reply := <-in.quit:
+			python3.PyEval_RestoreThread(state)
+			reply <- python3.Py_FinalizeEx()
+			return
+		}
+	}
+}
+
+// Info describes the embedded interpreter.
+func (in *Interpreter) Info() Info { return in.info }
+
+// Do runs fn on the interpreter thread with the GIL held and waits for it.
+// Objects fn creates belong to its Scope and are released when fn returns.
+// When ctx ends first, a KeyboardInterrupt is raised in the running Python
+// code, and Do still waits for fn to return so that nothing runs on.
+func (in *Interpreter) Do(ctx context.Context, fn func(*Scope) error) error {
+	done := make(chan error, 1)
+	call := func() {
+		s := &Scope{in: in}
+		in.busy.Store(true)
+		err := fn(s)
+		in.busy.Store(false)
+		// An interrupt that arrived after fn's last Python code must not
+		// fire in the next call.
+		clearInterrupt(in.tid)
+		s.release()
+		done <- err
+	}
+	in.closeMu.RLock()
+	if in.closed {
+		in.closeMu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case in.calls <- call:
+		in.closeMu.RUnlock()
+	case <-ctx.Done():
+		in.closeMu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		in.interrupt()
+		err := <-done
+		if err == nil {
+			return nil
+		}
+		return fmt.Errorf("%w: %w", ctx.Err(), err)
+	}
+}
+
+// interrupt raises KeyboardInterrupt in the interpreter thread if it is
+// running a call. Taking the GIL first makes the check and the raise atomic
+// with respect to the call's start and end.
+func (in *Interpreter) interrupt() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	gil := python3.PyGILState_Ensure()
+	defer python3.PyGILState_Release(gil)
+	if in.busy.Load() {
+		raiseInterrupt(in.tid)
+	}
+}
+
+// Close finalises the interpreter. Calls after it fail with ErrClosed.
+func (in *Interpreter) Close() error {
+	in.closeMu.Lock()
+	if in.closed {
+		in.closeMu.Unlock()
+		return nil
+	}
+	in.closed = true
+	in.closeMu.Unlock()
+	reply := make(chan int)
+	in.quit <- reply
+	if rc := <-reply; rc != 0 {
+		return fmt.Errorf("finalize python: Py_FinalizeEx returned %d", rc)
+	}
+	return nil
+}

@@ -1,0 +1,39 @@
+"""Python side of pyembed's tests."""
+
+import time
+from typing import Any
+
+
+def echo(*args: Any, **kwargs: Any) -> Any:
+    return {"args": list(args), "kwargs": kwargs}
+
+
+def type_names(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: type_names(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [type_names(v) for v in value]
+    return type(value).__name__
+
+
+def fail_chained() -> None:
+    try:
+        {}["missing"]
+    except KeyError as e:
+        raise RuntimeError("engine broke") from e
+
+
+class CustomError(Exception):
+    pass
+
+
+def fail_custom() -> None:
+    raise CustomError("custom message")
+
+
+def spin(seconds: float) -> float:
+    """Busy Python code that an asynchronous exception can interrupt."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        time.sleep(0.001)
+    return time.monotonic() - start

@@ -1,0 +1,1 @@
+"""Rollout benchmarking helpers for vLLM."""
