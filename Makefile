@@ -1,0 +1,62 @@
+# rollbench's build. Everything cgo needs is derived from the interpreter in
+# PYTHON, so the same commands build against the project's .venv here and a
+# conda environment on an Ascend host: make PYTHON=/opt/conda/bin/python build
+VENV_PYTHON := $(CURDIR)/.venv/bin/python
+PYTHON ?= $(VENV_PYTHON)
+BIN := $(CURDIR)/bin/rollbench-inproc
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+PKGCONFIG := $(CURDIR)/build/pkgconfig
+
+export PKG_CONFIG_PATH := $(PKGCONFIG)
+export ROLLBENCH_PYTHON := $(PYTHON)
+GO_LDFLAGS := -X main.defaultPython=$(PYTHON) -X main.version=$(VERSION)
+
+# The project's own environment is built on demand; any other interpreter is
+# the user's to provide.
+ifeq ($(PYTHON),$(VENV_PYTHON))
+SETUP := setup
+endif
+
+# The engine on a CPU host with 2 cores: see README.md.
+CPU_ENV := OMP_NUM_THREADS=2 VLLM_CPU_OMP_THREADS_BIND=nobind TORCHDYNAMO_DISABLE=1 VLLM_NO_USAGE_STATS=1
+
+.PHONY: setup cgo build demo test test-go test-python check bench-offline lock clean
+
+setup:
+	scripts/setup-venv.sh
+
+cgo: $(SETUP)
+	$(PYTHON) scripts/cgoflags.py $(PKGCONFIG) $(CURDIR)/pyembed/compat
+
+build: cgo
+	go build -ldflags '$(GO_LDFLAGS)' -o $(BIN) ./cmd/rollbench-inproc
+
+# The main job on the built-in tiny model, sized to finish in minutes on a
+# CPU: 4 prompts x n=2, 128 + 64 tokens.
+demo: build
+	$(CPU_ENV) $(BIN) --num-prompts 4 -n 2 --input-len 128 --output-len 64 --enforce-eager --kv-cache-memory 1GiB
+
+check: cgo
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	go vet ./...
+
+test-go: build
+	$(CPU_ENV) ROLLBENCH_BIN=$(BIN) go test -count=1 -timeout 40m ./...
+
+test-python: $(SETUP)
+	cd python && HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q tests
+
+test: check test-go test-python
+
+bench-offline: build
+	$(CPU_ENV) scripts/bench-offline.sh $(BIN) $(PYTHON)
+
+# Re-resolve python/requirements-cpu.txt after editing requirements-cpu.in.
+lock: $(SETUP)
+	$(dir $(PYTHON))uv pip compile python/requirements-cpu.in \
+		--override python/requirements-cpu-overrides.txt \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--no-header --no-annotate -o python/requirements-cpu.txt
+
+clean:
+	rm -rf bin build

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/rollbench/rollbench/workload"
+)
+
+// errHelp ends a run that only printed help.
+var errHelp = errors.New("help requested")
+
+// offlineOptions is the offline mode's command line, validated once here.
+type offlineOptions struct {
+	spec      workload.Spec
+	python    string
+	outputDir string
+	name      string
+	verbose   bool
+	version   bool
+}
+
+const offlineUsage = `Usage: rollbench-inproc [flags]
+       rollbench-inproc tiny-model --out DIR [--quant bf16|w8a8]
+
+Measures one RL rollout step (verl's GRPO generation: --num-prompts prompts x
+-n samples, submitted together) on vLLM running inside this process, and
+writes the result as JSON to --output-dir/NAME.json. Without --model it runs
+the built-in tiny model (generated on first use) on whatever device vLLM finds.
+
+Flags:
+`
+
+func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
+	o := offlineOptions{spec: workload.Default()}
+	r, e := &o.spec.Rollout, &o.spec.Engine
+	fs := pflag.NewFlagSet("rollbench-inproc", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+
+	var quant, kvCache string
+	fs.StringVar(&e.Model, "model", "", "model directory (Hugging Face layout); default: the built-in tiny model")
+	fs.StringVar(&quant, "quant", "bf16", "checkpoint variant the model directory holds: bf16, w8a16 or w8a8")
+	fs.IntVar(&r.NumPrompts, "num-prompts", r.NumPrompts, "prompts in the step (per device: train batch / data-parallel size)")
+	fs.IntVarP(&r.N, "n", "n", r.N, "samples per prompt (GRPO group size)")
+	fs.IntVar(&r.InputLen, "input-len", r.InputLen, "prompt length in tokens (every prompt has exactly this many)")
+	fs.IntVar(&r.OutputLen, "output-len", r.OutputLen, "response length in tokens (every sample generates exactly this many: ignore_eos)")
+	fs.IntVar(&r.WarmupPrompts, "warmup-prompts", r.WarmupPrompts, "prompts in the untimed warm-up generate that runs first (0: none)")
+	fs.IntVar(&r.Seed, "seed", r.Seed, "seed of the prompts and of the engine's sampling")
+	fs.Float64Var(&e.GPUMemoryUtilization, "gpu-mem-util", e.GPUMemoryUtilization, "share of device memory vLLM may use, in (0, 1] (on CPU: of host memory)")
+	fs.StringVar(&kvCache, "kv-cache-memory", "", "KV cache size such as 2GiB or 512MiB; overrides --gpu-mem-util's sizing")
+	fs.IntVar(&e.MaxNumSeqs, "max-num-seqs", e.MaxNumSeqs, "most sequences the engine schedules at once")
+	fs.IntVar(&e.MaxModelLen, "max-model-len", e.MaxModelLen, "context length the engine reserves per sequence")
+	fs.IntVar(&e.TensorParallelSize, "tensor-parallel-size", e.TensorParallelSize, "devices one engine spans")
+	fs.StringVar(&e.Dtype, "dtype", e.Dtype, "activation dtype: auto, bfloat16, float16 or float32")
+	fs.BoolVar(&e.EnforceEager, "enforce-eager", e.EnforceEager, "run eagerly, without graph capture or compilation")
+	fs.StringVar(&o.outputDir, "output-dir", "benchmark_results", "directory for the result JSON")
+	fs.StringVar(&o.name, "name", "", "experiment name, the result's file name (default: MODELDIR_QUANT, tiny_QUANT for the built-in model)")
+	fs.StringVar(&o.python, "python", defaultPythonPath(), "python executable whose vLLM to run (the environment it belongs to is used); default: $ROLLBENCH_PYTHON or the one this binary was built with")
+	fs.BoolVar(&o.verbose, "verbose", false, "show Python tracebacks of errors")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	help := fs.BoolP("help", "h", false, "show this help")
+
+	if err := fs.Parse(args); err != nil {
+		return o, usageError{err}
+	}
+	if *help {
+		fmt.Fprint(stdout, offlineUsage)
+		fmt.Fprint(stdout, fs.FlagUsages())
+		return o, errHelp
+	}
+	if o.version {
+		return o, nil
+	}
+	if fs.NArg() > 0 {
+		return o, usagef("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	q, err := workload.ParseQuantization(quant)
+	if err != nil {
+		return o, usagef("--quant: %v", err)
+	}
+	e.Quant = q
+	if kvCache != "" {
+		if e.KVCacheMemoryBytes, err = parseBytes(kvCache); err != nil {
+			return o, usagef("--kv-cache-memory: %v", err)
+		}
+	}
+	if o.python == "" {
+		return o, usagef("--python: no interpreter given, and this binary was built without a default")
+	}
+	if err := o.spec.Validate(); err != nil {
+		return o, usageError{err}
+	}
+	if e.Model == "" {
+		return o, nil // the built-in model, resolved once the interpreter runs
+	}
+	if e.Model, err = filepath.Abs(e.Model); err != nil {
+		return o, usagef("--model: %v", err)
+	}
+	if err := workload.CheckModel(e.Model, q); err != nil {
+		return o, usageError{err}
+	}
+	if o.name == "" {
+		o.name = filepath.Base(e.Model) + "_" + string(q)
+	}
+	return o, nil
+}
+
+func defaultPythonPath() string {
+	if p := os.Getenv("ROLLBENCH_PYTHON"); p != "" {
+		return p
+	}
+	return defaultPython
+}
+
+// parseBytes reads a size in bytes, with an optional binary (KiB, MiB, GiB)
+// or decimal (KB, MB, GB) unit.
+func parseBytes(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		scale  int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	num, scale := strings.TrimSpace(s), int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(num, u.suffix) {
+			num, scale = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.scale
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("%q is not a positive size such as 2GiB", s)
+	}
+	return int64(v * float64(scale)), nil
+}

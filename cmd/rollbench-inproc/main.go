@@ -1,0 +1,68 @@
+// Command rollbench-inproc measures an RL rollout step on vLLM from inside
+// the process: it embeds CPython, drives vllm.LLM directly and times
+// LLM.generate from Go.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/rollbench/rollbench/proctree"
+)
+
+// Set at build time (Makefile): the interpreter the binary was linked
+// against, and the version.
+var (
+	defaultPython = ""
+	version       = "dev"
+)
+
+func main() {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		sig := <-signals
+		fmt.Fprintf(os.Stderr, "rollbench-inproc: %v: stopping the engine (again to kill it)\n", sig)
+		cancel(fmt.Errorf("interrupted by %v", sig))
+		<-signals
+		proctree.Kill(os.Getpid(), syscall.SIGKILL)
+		os.Exit(130)
+	}()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	// Whatever happened, no engine process outlives this one.
+	proctree.Kill(os.Getpid(), syscall.SIGKILL)
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// usageError is a problem with the command line; it exits with status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, errHelp) {
+		return 0
+	}
+	// One line per problem; validation may report several.
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(stderr, "rollbench-inproc: %s\n", line)
+	}
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/rollbench/rollbench/offline"
+	"github.com/rollbench/rollbench/pyembed"
+	"github.com/rollbench/rollbench/python"
+	"github.com/rollbench/rollbench/result"
+	"github.com/rollbench/rollbench/tinymodel"
+	"github.com/rollbench/rollbench/workload"
+)
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "tiny-model" {
+		return runTinyModel(ctx, args[1:], stdout)
+	}
+	o, err := parseOffline(args, stdout)
+	if err != nil {
+		return err
+	}
+	if o.version {
+		fmt.Fprintln(stdout, "rollbench-inproc", version)
+		return nil
+	}
+	err = runOffline(ctx, o, stdout)
+	var pe *pyembed.Error
+	if o.verbose && errors.As(err, &pe) && pe.Traceback != "" {
+		fmt.Fprint(stderr, pe.Traceback)
+	}
+	return err
+}
+
+func runOffline(ctx context.Context, o offlineOptions, stdout io.Writer) error {
+	in, err := startInterpreter(o.python)
+	if err != nil {
+		return err
+	}
+	defer finalize(in)
+	spec := &o.spec
+	if spec.Engine.Model == "" {
+		if spec.Engine.Model, err = tinymodel.Ensure(ctx, in, cacheDir(), spec.Engine.Quant); err != nil {
+			return err
+		}
+		if o.name == "" {
+			o.name = "tiny_" + string(spec.Engine.Quant)
+		}
+	}
+	res, runErr := offline.Run(ctx, in, o.name, o.spec)
+	if res == nil {
+		return runErr
+	}
+	res.Rollbench = version
+	path := filepath.Join(o.outputDir, o.name+".json")
+	if err := result.Write(path, res); err != nil {
+		return errors.Join(runErr, err)
+	}
+	if runErr != nil {
+		return fmt.Errorf("%w (failed result saved to %s)", runErr, path)
+	}
+	printSummary(stdout, res, path)
+	return nil
+}
+
+// startInterpreter embeds the chosen python with rollbench's own Python
+// package on its path.
+func startInterpreter(exe string) (*pyembed.Interpreter, error) {
+	setEngineEnv()
+	src, err := python.Install(cacheDir())
+	if err != nil {
+		return nil, err
+	}
+	in, err := pyembed.Start(pyembed.Config{Python: exe, Path: []string{src}})
+	if err != nil {
+		return nil, fmt.Errorf("--python: %w", err)
+	}
+	return in, nil
+}
+
+// setEngineEnv sets what an embedded engine needs, unless the user chose.
+func setEngineEnv() {
+	defaults := map[string]string{
+		// A forked child of a Go process inherits a runtime whose other
+		// threads are gone; vLLM's children must start fresh.
+		"VLLM_WORKER_MULTIPROC_METHOD": "spawn",
+		// rollbench loads local directories only; never wait on a hub.
+		"HF_HUB_OFFLINE": "1",
+	}
+	for k, v := range defaults {
+		if _, set := os.LookupEnv(k); !set {
+			os.Setenv(k, v)
+		}
+	}
+}
+
+// finalize runs the interpreter's exit handlers, but gives up waiting on a
+// library thread that never ends: the process is exiting anyway.
+func finalize(in *pyembed.Interpreter) {
+	done := make(chan struct{})
+	go func() {
+		_ = in.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+	}
+}
+
+// cacheDir holds what rollbench generates once per machine: the Python
+// sources it ships and the tiny model.
+func cacheDir() string {
+	if d := os.Getenv("ROLLBENCH_CACHE"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "rollbench")
+	}
+	return filepath.Join(os.TempDir(), "rollbench-cache")
+}
+
+func printSummary(w io.Writer, r *result.Offline, path string) {
+	s, env := r.Spec, r.Environment
+	fmt.Fprintf(w, "%s: %d prompts x n=%d, %d+%d tokens, on %s (%s) with vllm %s\n",
+		r.Name, s.Rollout.NumPrompts, s.Rollout.N, s.Rollout.InputLen, s.Rollout.OutputLen,
+		env.Platform, env.DeviceName, env.VLLM)
+	fmt.Fprintf(w, "  generate    %.3f s  (load %.1f s, warm-up %.1f s, teardown %.1f s)\n",
+		r.Timings.Generate, r.Timings.Load, r.Timings.Warmup, r.Timings.Teardown)
+	t := r.Throughput
+	fmt.Fprintf(w, "  throughput  %.1f output tok/s, %.1f total tok/s, %.2f req/s, %.2f seq/s\n",
+		t.OutputTokensPerSecond, t.TotalTokensPerSecond, t.RequestsPerSecond, t.SequencesPerSecond)
+	fmt.Fprintf(w, "  tokens      %d prompt, %d output over %d sequences (finish: %s)\n",
+		r.Tokens.PromptTokens, r.Tokens.OutputTokens, r.Tokens.Sequences, finishReasons(r.Tokens.FinishReasons))
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "  warning     %s\n", warn)
+	}
+	fmt.Fprintf(w, "  result      %s\n", path)
+}
+
+func finishReasons(m map[string]int) string {
+	parts := make([]string, 0, len(m))
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%s %d", k, v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+const tinyModelUsage = `Usage: rollbench-inproc tiny-model --out DIR [--quant bf16|w8a8]
+
+Writes the built-in tiny Qwen3 model (random weights from a fixed seed, a
+tokenizer trained on a corpus shipped in the binary) to DIR. The same
+version of rollbench always writes the same bytes.
+
+Flags:
+`
+
+func runTinyModel(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := pflag.NewFlagSet("tiny-model", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	out := fs.String("out", "", "directory to write the model to (created)")
+	quant := fs.String("quant", "bf16", "variant: bf16, or w8a8 (int8 compressed-tensors)")
+	pythonPath := fs.String("python", defaultPythonPath(), "python executable with torch, tokenizers and safetensors")
+	help := fs.BoolP("help", "h", false, "show this help")
+	if err := fs.Parse(args); err != nil {
+		return usageError{fmt.Errorf("tiny-model: %w", err)}
+	}
+	if *help {
+		fmt.Fprint(stdout, tinyModelUsage+fs.FlagUsages())
+		return errHelp
+	}
+	if *out == "" {
+		return usagef("tiny-model: --out is required")
+	}
+	q, err := workload.ParseQuantization(*quant)
+	if err != nil {
+		return usagef("tiny-model --quant: %v", err)
+	}
+	in, err := startInterpreter(*pythonPath)
+	if err != nil {
+		return err
+	}
+	defer finalize(in)
+	dir, err := filepath.Abs(*out)
+	if err != nil {
+		return err
+	}
+	if err := tinymodel.Write(ctx, in, dir, q); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote the tiny %s model to %s\n", q, dir)
+	return nil
+}

@@ -1,0 +1,90 @@
+package metrics
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rollbench/rollbench/engine"
+)
+
+func req(prompt int, outs ...int) engine.Request {
+	r := engine.Request{PromptTokens: prompt}
+	for _, o := range outs {
+		r.Completions = append(r.Completions, engine.Completion{OutputTokens: o, FinishReason: "length"})
+	}
+	return r
+}
+
+func TestCountAndRates(t *testing.T) {
+	reqs := []engine.Request{req(512, 256, 256), req(512, 256, 256)}
+	reqs[1].Completions[1].FinishReason = "stop"
+	tok := Count(reqs)
+	if tok.Prompts != 2 || tok.Sequences != 4 || tok.PromptTokens != 1024 || tok.OutputTokens != 1024 {
+		t.Fatalf("counts = %+v", tok)
+	}
+	if tok.FinishReasons["length"] != 3 || tok.FinishReasons["stop"] != 1 {
+		t.Errorf("finish reasons = %v", tok.FinishReasons)
+	}
+	r := tok.Rates(2 * time.Second)
+	want := Throughput{OutputTokensPerSecond: 512, TotalTokensPerSecond: 1024, RequestsPerSecond: 1, SequencesPerSecond: 2}
+	if r != want {
+		t.Errorf("rates = %+v, want %+v", r, want)
+	}
+	if (Tokens{}).Rates(0) != (Throughput{}) {
+		t.Error("zero elapsed must give zero rates")
+	}
+}
+
+func TestCheck(t *testing.T) {
+	want := Expected{Prompts: 2, N: 2, InputLen: 512, OutputLen: 256, ExactOutput: true}
+	for _, tc := range []struct {
+		name  string
+		reqs  []engine.Request
+		warns []string
+	}{
+		{"as asked", []engine.Request{req(512, 256, 256), req(512, 256, 256)}, nil},
+		{"short completion", []engine.Request{req(512, 256, 200), req(512, 256, 256)},
+			[]string{"engine returned 968 output tokens, want 4 sequences x 256 = 1024 with ignore_eos (lengths 200..256)"}},
+		{"missing sample", []engine.Request{req(512, 256), req(512, 256, 256)},
+			[]string{"engine returned 3 sequences, want 2 prompts x n=2 = 4"}},
+		{"prompt truncated", []engine.Request{req(500, 256, 256), req(512, 256, 256)},
+			[]string{"engine saw 1012 prompt tokens, want 2 prompts x 512 = 1024"}},
+		{"missing prompt", []engine.Request{req(512, 256, 256)},
+			[]string{"engine returned 1 request outputs for 2 prompts", "engine returned 2 sequences, want 2 prompts x n=2 = 4"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Count(tc.reqs).Check(want)
+			if len(got) != len(tc.warns) {
+				t.Fatalf("warnings = %q, want %d like %q", got, len(tc.warns), tc.warns)
+			}
+			for i, w := range tc.warns {
+				if !strings.Contains(got[i], w) {
+					t.Errorf("warning %d = %q, want it to contain %q", i, got[i], w)
+				}
+			}
+		})
+	}
+	free := want
+	free.ExactOutput = false
+	if w := Count([]engine.Request{req(512, 256, 3), req(512, 1, 256)}).Check(free); len(w) != 0 {
+		t.Errorf("stopping early is not an anomaly without ignore_eos: %q", w)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	s := Summarize([]float64{4, 1, 3, 2})
+	if s.Count != 4 || s.Mean != 2.5 || s.Min != 1 || s.Max != 4 {
+		t.Errorf("summary = %+v", s)
+	}
+	if math.Abs(s.Std-math.Sqrt(5.0/3)) > 1e-12 {
+		t.Errorf("std = %v, want sample std %v", s.Std, math.Sqrt(5.0/3))
+	}
+	if one := Summarize([]float64{7}); one.Std != 0 || one.Median != 7 {
+		t.Errorf("one value: %+v", one)
+	}
+	if (Summarize(nil) != Summary{}) {
+		t.Error("empty sample must give a zero summary")
+	}
+}

@@ -1,0 +1,127 @@
+// Package offline runs one in-process offline experiment: the rollout step
+// submitted to vllm.LLM in a single generate call, timed from Go.
+package offline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rollbench/rollbench/engine"
+	"github.com/rollbench/rollbench/metrics"
+	"github.com/rollbench/rollbench/pyembed"
+	"github.com/rollbench/rollbench/result"
+	"github.com/rollbench/rollbench/workload"
+)
+
+// Sampling is the rollout's SamplingParams: verl's sampling (temperature 1,
+// top_p 1) with ignore_eos so every sample has the asked length and runs
+// compare token for token, as `vllm bench throughput` does.
+func Sampling(r workload.Rollout) engine.Sampling {
+	return engine.Sampling{N: r.N, Temperature: 1.0, TopP: 1.0, IgnoreEOS: true, MaxTokens: r.OutputLen}
+}
+
+// Run performs the experiment. The result it returns is complete on success
+// and, on failure, holds whatever was measured with Status failed and the
+// error; it is nil only when ctx was done before anything ran.
+func Run(ctx context.Context, in *pyembed.Interpreter, name string, spec workload.Spec) (*result.Offline, error) {
+	r := &result.Offline{
+		Schema:       result.Schema,
+		Name:         name,
+		Status:       result.StatusFailed,
+		StartedAt:    time.Now().UTC(),
+		Spec:         spec,
+		EngineKwargs: engine.Kwargs(spec.Engine),
+		Sampling:     Sampling(spec.Rollout),
+		Warnings:     []string{},
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := run(ctx, in, r); err != nil {
+		r.Error = err.Error()
+		return r, err
+	}
+	r.Status = result.StatusOK
+	return r, nil
+}
+
+func run(ctx context.Context, in *pyembed.Interpreter, r *result.Offline) (err error) {
+	spec := r.Spec
+	start := time.Now()
+	if r.Environment, err = engine.Describe(ctx, in); err != nil {
+		var pe *pyembed.Error
+		if errors.As(err, &pe) && pe.Type == "ModuleNotFoundError" {
+			return fmt.Errorf("%s cannot import vllm (%s); install vLLM there or choose another interpreter with --python",
+				in.Info().Executable, pe.Message)
+		}
+		return err
+	}
+	r.Timings.Import = time.Since(start).Seconds()
+	if err := checkPlatform(r.Environment, spec.Engine.Quant); err != nil {
+		return err
+	}
+
+	start = time.Now()
+	eng, err := engine.Open(ctx, in, r.EngineKwargs)
+	r.Timings.Load = time.Since(start).Seconds()
+	if err != nil {
+		return fmt.Errorf("load model %s: %w", spec.Engine.Model, err)
+	}
+	defer func() {
+		// Teardown must run even when ctx was cancelled: it is what
+		// returns the device memory.
+		start := time.Now()
+		closeErr := eng.Close(context.WithoutCancel(ctx))
+		r.Timings.Teardown = time.Since(start).Seconds()
+		if err == nil {
+			err = closeErr
+		}
+	}()
+
+	vocab, err := eng.Vocabulary(ctx)
+	if err != nil {
+		return err
+	}
+	sampling := r.Sampling
+	if spec.Rollout.WarmupPrompts > 0 {
+		warm, err := spec.Rollout.WarmupPromptSet(vocab.Size, vocab.Special)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		if _, err := eng.Generate(ctx, warm, sampling); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+		r.Timings.Warmup = time.Since(start).Seconds()
+	}
+	prompts, err := spec.Rollout.Prompts(vocab.Size, vocab.Special)
+	if err != nil {
+		return err
+	}
+	gen, err := eng.Generate(ctx, prompts, sampling)
+	if err != nil {
+		return err
+	}
+	r.Timings.BuildRequests = gen.Build.Seconds()
+	tokens := metrics.Count(gen.Requests)
+	r.SetGeneration(tokens, gen.Elapsed)
+	r.Warnings = append(r.Warnings, tokens.Check(metrics.Expected{
+		Prompts:     spec.Rollout.NumPrompts,
+		N:           spec.Rollout.N,
+		InputLen:    spec.Rollout.InputLen,
+		OutputLen:   spec.Rollout.OutputLen,
+		ExactOutput: sampling.IgnoreEOS,
+	})...)
+	return nil
+}
+
+// checkPlatform refuses what the platform cannot run rather than let a
+// fallback produce a number that is not what was asked for.
+func checkPlatform(env engine.Environment, q workload.Quantization) error {
+	if env.Platform == "cpu" && q == workload.W8A16 {
+		return errors.New("w8a16 is not supported on this platform (cpu): vLLM has no int8 weight-only kernel for CPUs")
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+// Package result is the record of one experiment: everything needed to
+// reproduce it and every figure it produced, written as one JSON file.
+// Reports are derived from these files, never from console output.
+package result
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rollbench/rollbench/engine"
+	"github.com/rollbench/rollbench/metrics"
+	"github.com/rollbench/rollbench/workload"
+)
+
+// Schema names the layout of an offline result; it changes when a field
+// changes meaning.
+const Schema = "rollbench.offline/1"
+
+// Status of an experiment.
+const (
+	StatusOK     = "ok"
+	StatusFailed = "failed"
+)
+
+// Offline is the result of one in-process offline experiment.
+type Offline struct {
+	Schema    string    `json:"schema"`
+	Rollbench string    `json:"rollbench_version"`
+	Name      string    `json:"name"`
+	Status    string    `json:"status"`
+	Error     string    `json:"error,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+
+	Spec workload.Spec `json:"spec"`
+	// EngineKwargs are exactly the arguments LLM(...) was given.
+	EngineKwargs map[string]any  `json:"engine_kwargs"`
+	Sampling     engine.Sampling `json:"sampling_params"`
+	Timings      Timings         `json:"timings"`
+
+	Tokens     metrics.Tokens     `json:"tokens"`
+	Throughput metrics.Throughput `json:"throughput"`
+	Warnings   []string           `json:"warnings"`
+
+	Environment engine.Environment `json:"environment"`
+
+	// The keys `vllm bench throughput --output-json` writes, with its
+	// meanings: num_requests counts prompts, total_num_tokens counts prompt
+	// tokens once per prompt plus every output token.
+	ElapsedTime       float64 `json:"elapsed_time"`
+	NumRequests       int     `json:"num_requests"`
+	TotalNumTokens    int     `json:"total_num_tokens"`
+	RequestsPerSecond float64 `json:"requests_per_second"`
+	TokensPerSecond   float64 `json:"tokens_per_second"`
+}
+
+// Timings are the phases of an experiment in seconds. Only Generate enters
+// the throughput figures.
+type Timings struct {
+	// Import covers importing vllm and reading the environment.
+	Import float64 `json:"import_s"`
+	Load   float64 `json:"load_s"`
+	Warmup float64 `json:"warmup_s"`
+	// BuildRequests is the time Go took to build the prompt and sampling
+	// objects for the measured call.
+	BuildRequests float64 `json:"build_requests_s"`
+	Generate      float64 `json:"generate_s"`
+	Teardown      float64 `json:"teardown_s"`
+}
+
+// SetGeneration fills the counts, rates and vllm-bench keys from a measured
+// generation.
+func (r *Offline) SetGeneration(tokens metrics.Tokens, elapsed time.Duration) {
+	r.Tokens = tokens
+	r.Throughput = tokens.Rates(elapsed)
+	r.Timings.Generate = elapsed.Seconds()
+	r.ElapsedTime = elapsed.Seconds()
+	r.NumRequests = tokens.Prompts
+	r.TotalNumTokens = tokens.PromptTokens + tokens.OutputTokens
+	r.RequestsPerSecond = r.Throughput.RequestsPerSecond
+	r.TokensPerSecond = r.Throughput.TotalTokensPerSecond
+}
+
+// Write stores v as indented JSON at path, atomically: a reader sees the old
+// file or the whole new one, never a part.
+func Write(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode result: %w", err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create result directory: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write result: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write result: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+// Package workload describes the rollout being measured: verl's per-device
+// GRPO generation step (B prompts x n samples submitted together) and the
+// engine configuration it runs on. It validates both before anything is
+// loaded and draws the prompts, so every engine and every quantization sees
+// the same token ids.
+package workload
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+)
+
+// Quantization names the checkpoint variant being measured.
+type Quantization string
+
+// The variants the original toolkit compares.
+const (
+	BF16  Quantization = "bf16"
+	W8A16 Quantization = "w8a16"
+	W8A8  Quantization = "w8a8"
+)
+
+// Quantizations lists the known variants, BF16 (the baseline) first.
+var Quantizations = []Quantization{BF16, W8A16, W8A8}
+
+// ParseQuantization accepts a variant name in any case.
+func ParseQuantization(s string) (Quantization, error) {
+	q := Quantization(strings.ToLower(s))
+	if !slices.Contains(Quantizations, q) {
+		return "", fmt.Errorf("unknown quantization %q (want one of %s)", s, joinQuants())
+	}
+	return q, nil
+}
+
+func joinQuants() string {
+	names := make([]string, len(Quantizations))
+	for i, q := range Quantizations {
+		names[i] = string(q)
+	}
+	return strings.Join(names, ", ")
+}
+
+// Rollout is one generation step as the trainer issues it.
+type Rollout struct {
+	NumPrompts int `json:"num_prompts"`
+	// N is the number of samples per prompt (GRPO's group size).
+	N         int `json:"n"`
+	InputLen  int `json:"input_len"`
+	OutputLen int `json:"output_len"`
+	// Seed fixes the prompts and the sampling.
+	Seed int `json:"seed"`
+	// WarmupPrompts is the size of the untimed generate that runs first
+	// (with the same n and lengths); 0 skips it.
+	WarmupPrompts int `json:"warmup_prompts"`
+}
+
+// Sequences is the number of samples the step waits for.
+func (r Rollout) Sequences() int { return r.NumPrompts * r.N }
+
+// Engine is the vLLM configuration, as the trainer sets it up.
+type Engine struct {
+	Model string       `json:"model"`
+	Quant Quantization `json:"quant"`
+	// TensorParallelSize is the number of devices one engine spans.
+	TensorParallelSize int    `json:"tensor_parallel_size"`
+	Dtype              string `json:"dtype"`
+	// GPUMemoryUtilization is the share of device memory the engine may
+	// take; verl leaves the rest to the trainer.
+	GPUMemoryUtilization float64 `json:"gpu_memory_utilization"`
+	// KVCacheMemoryBytes, when set, sizes the KV cache directly and
+	// overrides GPUMemoryUtilization.
+	KVCacheMemoryBytes int64 `json:"kv_cache_memory_bytes,omitempty"`
+	MaxNumSeqs         int   `json:"max_num_seqs"`
+	MaxModelLen        int   `json:"max_model_len"`
+	EnforceEager       bool  `json:"enforce_eager"`
+	Seed               int   `json:"seed"`
+}
+
+// Spec is everything one experiment runs.
+type Spec struct {
+	Rollout Rollout `json:"rollout"`
+	Engine  Engine  `json:"engine"`
+}
+
+// Default is verl's legacy per-device rollout: train batch 256 prompts x n=8
+// over 8 devices, so 32 prompts x 8 samples per engine.
+func Default() Spec {
+	return Spec{
+		Rollout: Rollout{NumPrompts: 32, N: 8, InputLen: 512, OutputLen: 256, WarmupPrompts: 1},
+		Engine: Engine{
+			Quant:                BF16,
+			TensorParallelSize:   1,
+			Dtype:                "bfloat16",
+			GPUMemoryUtilization: 0.4,
+			MaxNumSeqs:           1024,
+			MaxModelLen:          768,
+		},
+	}
+}
+
+// Validate reports every problem with the spec at once, each naming the
+// flag that sets it. The model directory is CheckModel's to judge.
+func (s Spec) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	r, e := s.Rollout, s.Engine
+	if r.NumPrompts < 1 {
+		bad("--num-prompts must be at least 1, got %d", r.NumPrompts)
+	}
+	if r.N < 1 {
+		bad("-n must be at least 1, got %d", r.N)
+	}
+	if r.InputLen < 1 {
+		bad("--input-len must be at least 1, got %d", r.InputLen)
+	}
+	if r.OutputLen < 1 {
+		bad("--output-len must be at least 1, got %d", r.OutputLen)
+	}
+	if r.WarmupPrompts < 0 {
+		bad("--warmup-prompts must not be negative, got %d", r.WarmupPrompts)
+	}
+	if _, err := ParseQuantization(string(e.Quant)); err != nil {
+		bad("--quant: %v", err)
+	}
+	if e.TensorParallelSize < 1 {
+		bad("--tensor-parallel-size must be at least 1, got %d", e.TensorParallelSize)
+	}
+	if !slices.Contains(dtypes, e.Dtype) {
+		bad("--dtype must be one of %s, got %q", strings.Join(dtypes, ", "), e.Dtype)
+	}
+	if !(e.GPUMemoryUtilization > 0 && e.GPUMemoryUtilization <= 1) {
+		bad("--gpu-mem-util must be in (0, 1], got %g", e.GPUMemoryUtilization)
+	}
+	if e.KVCacheMemoryBytes < 0 {
+		bad("--kv-cache-memory must not be negative, got %d", e.KVCacheMemoryBytes)
+	}
+	if e.MaxNumSeqs < 1 {
+		bad("--max-num-seqs must be at least 1, got %d", e.MaxNumSeqs)
+	}
+	if e.MaxModelLen < 1 {
+		bad("--max-model-len must be at least 1, got %d", e.MaxModelLen)
+	} else if r.InputLen > 0 && r.OutputLen > 0 && r.InputLen+r.OutputLen > e.MaxModelLen {
+		bad("--input-len %d + --output-len %d = %d exceeds --max-model-len %d",
+			r.InputLen, r.OutputLen, r.InputLen+r.OutputLen, e.MaxModelLen)
+	}
+	return errors.Join(errs...)
+}
+
+// dtypes are the values vLLM's dtype argument takes.
+var dtypes = []string{"auto", "bfloat16", "float16", "float32", "half", "float"}
+
+// Prompts draws NumPrompts prompts of exactly InputLen token ids from
+// [0, vocabSize), leaving out the ids in skip (special tokens such as EOS,
+// which would give prompts a structure random text does not have). The draw
+// depends only on the seed, the vocabulary and skip.
+func (r Rollout) Prompts(vocabSize int, skip []int) ([][]int, error) {
+	return draw(r.Seed, r.NumPrompts, r.InputLen, vocabSize, skip)
+}
+
+// WarmupPromptSet draws the warm-up prompts from a stream of their own, so
+// that changing the warm-up never changes the measured prompts.
+func (r Rollout) WarmupPromptSet(vocabSize int, skip []int) ([][]int, error) {
+	return draw(r.Seed+1<<32, r.WarmupPrompts, r.InputLen, vocabSize, skip)
+}
+
+func draw(seed, count, length, vocabSize int, skip []int) ([][]int, error) {
+	skipped := make(map[int]bool, len(skip))
+	for _, id := range skip {
+		skipped[id] = true
+	}
+	allowed := make([]int, 0, vocabSize)
+	for id := range vocabSize {
+		if !skipped[id] {
+			allowed = append(allowed, id)
+		}
+	}
+	if len(allowed) == 0 {
+		return nil, fmt.Errorf("vocabulary of %d tokens has no ids left once %d special ids are skipped", vocabSize, len(skip))
+	}
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x726f6c6c62656e63)) // "rollbenc"
+	prompts := make([][]int, count)
+	for i := range prompts {
+		p := make([]int, length)
+		for j := range p {
+			p[j] = allowed[rng.IntN(len(allowed))]
+		}
+		prompts[i] = p
+	}
+	return prompts, nil
+}
