@@ -92,23 +92,22 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 			return o, usagef("--kv-cache-memory: %v", err)
 		}
 	}
-	if o.python == "" {
-		return o, usagef("--python: no interpreter given, and this binary was built without a default")
-	}
 	if err := o.spec.Validate(); err != nil {
 		return o, usageError{err}
 	}
-	if e.Model == "" {
-		return o, nil // the built-in model, resolved once the interpreter runs
+	if e.Model != "" { // else the built-in model, resolved once the interpreter runs
+		if e.Model, err = filepath.Abs(e.Model); err != nil {
+			return o, usagef("--model: %v", err)
+		}
+		if err := workload.CheckModel(e.Model, q); err != nil {
+			return o, usageError{err}
+		}
+		if o.name == "" {
+			o.name = filepath.Base(e.Model) + "_" + string(q)
+		}
 	}
-	if e.Model, err = filepath.Abs(e.Model); err != nil {
-		return o, usagef("--model: %v", err)
-	}
-	if err := workload.CheckModel(e.Model, q); err != nil {
-		return o, usageError{err}
-	}
-	if o.name == "" {
-		o.name = filepath.Base(e.Model) + "_" + string(q)
+	if o.python == "" {
+		return o, usagef("--python: no interpreter given, and this binary was built without a default")
 	}
 	return o, nil
 }

@@ -1,0 +1,338 @@
+package main
+
+// End-to-end tests: the built binary, a real embedded CPython and real vLLM
+// (its CPU build) on the built-in tiny model. make test-go builds the binary
+// and names it in ROLLBENCH_BIN.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rollbench/rollbench/python"
+)
+
+func binary(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("ROLLBENCH_BIN")
+	if bin == "" {
+		t.Fatal("ROLLBENCH_BIN is not set: run the end-to-end tests with make test")
+	}
+	return bin
+}
+
+// marker tags every process a test starts, through an environment variable
+// that children inherit, so that survivors can be found whoever their parent
+// is by then.
+func marker(t *testing.T) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "ROLLBENCH_TEST_MARKER=" + t.Name() + "-" + hex.EncodeToString(b)
+}
+
+// survivors lists the processes that carry the marker.
+func survivors(mark string) []string {
+	var found []string
+	envs, _ := filepath.Glob("/proc/[0-9]*/environ")
+	for _, path := range envs {
+		data, err := os.ReadFile(path)
+		if err != nil || !bytes.Contains(data, []byte(mark+"\x00")) {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join(filepath.Dir(path), "cmdline"))
+		found = append(found, filepath.Base(filepath.Dir(path))+": "+strings.ReplaceAll(string(cmdline), "\x00", " "))
+	}
+	return found
+}
+
+func assertNoSurvivors(t *testing.T, mark string) {
+	t.Helper()
+	// Reparented children may take a moment to notice their parent died.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		left := survivors(mark)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("processes left behind: %q", left)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+type run1 struct {
+	stdout, stderr string
+	code           int
+}
+
+func runBinary(t *testing.T, env []string, args ...string) run1 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := run1{stdout: stdout.String(), stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		r.code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return r
+}
+
+// smallRollout is 3 prompts x n=2 with 32 prompt and 16 output tokens.
+var smallRollout = []string{"--num-prompts", "3", "-n", "2", "--input-len", "32", "--output-len", "16",
+	"--enforce-eager", "--kv-cache-memory", "1GiB"}
+
+func TestOfflineOnTinyModel(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		env    []string
+		wantMP bool
+	}{
+		{"engine core in a child process (vLLM default)", nil, true},
+		{"engine core in this process", []string{"VLLM_ENABLE_V1_MULTIPROCESSING=0"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mark := marker(t)
+			dir := t.TempDir()
+			args := append([]string{"--output-dir", dir, "--name", "run"}, smallRollout...)
+			r := runBinary(t, append(tc.env, mark), args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, lastLines(r.stderr, 40))
+			}
+			assertNoSurvivors(t, mark)
+
+			data, err := os.ReadFile(filepath.Join(dir, "run.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res map[string]any
+			if err := json.Unmarshal(data, &res); err != nil {
+				t.Fatal(err)
+			}
+			// Exact counts: 3 prompts x 32 tokens once each; 3 x 2 samples
+			// x 16 tokens, as ignore_eos guarantees.
+			want := map[string]any{
+				"status":                                   "ok",
+				"num_requests":                             3.0,
+				"total_num_tokens":                         3*32 + 3*2*16.0,
+				"tokens.prompts":                           3.0,
+				"tokens.sequences":                         6.0,
+				"tokens.prompt_tokens":                     96.0,
+				"tokens.output_tokens":                     96.0,
+				"tokens.finish_reasons.length":             6.0,
+				"sampling_params.n":                        2.0,
+				"sampling_params.ignore_eos":               true,
+				"engine_kwargs.max_num_seqs":               1024.0,
+				"engine_kwargs.kv_cache_memory_bytes":      float64(1 << 30),
+				"environment.platform":                     "cpu",
+				"environment.vllm_v1_multiprocessing":      tc.wantMP,
+				"environment.vllm_worker_multiproc_method": "spawn",
+			}
+			for key, w := range want {
+				if got := lookup(res, key); got != w {
+					t.Errorf("%s = %#v, want %#v", key, got, w)
+				}
+			}
+			if w, _ := res["warnings"].([]any); len(w) != 0 {
+				t.Errorf("warnings: %v", w)
+			}
+			elapsed, _ := res["elapsed_time"].(float64)
+			tps, _ := res["tokens_per_second"].(float64)
+			rps, _ := res["requests_per_second"].(float64)
+			if elapsed <= 0 || !near(tps, (96+96)/elapsed) || !near(rps, 3/elapsed) {
+				t.Errorf("elapsed_time %v, tokens_per_second %v, requests_per_second %v do not agree", elapsed, tps, rps)
+			}
+			if v, _ := lookup(res, "environment.vllm").(string); v == "" {
+				t.Error("no vllm version recorded")
+			}
+			if !strings.Contains(r.stdout, "96 prompt, 96 output over 6 sequences") {
+				t.Errorf("summary lacks the counts:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+func TestPythonWithoutVLLM(t *testing.T) {
+	base := baseInterpreter(t)
+	mark := marker(t)
+	r := runBinary(t, []string{mark}, append([]string{"--python", base, "--model", tinyModel(t), "--output-dir", t.TempDir()}, smallRollout...)...)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", r.code, r.stderr)
+	}
+	if want := "cannot import vllm (No module named 'vllm')"; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+	assertNoSurvivors(t, mark)
+}
+
+func TestVLLMExceptionIsShown(t *testing.T) {
+	model := filepath.Join(t.TempDir(), "broken")
+	copyDir(t, tinyModel(t), model)
+	// An architecture vLLM does not know fails inside LLM(...).
+	config := filepath.Join(model, "config.json")
+	data, _ := os.ReadFile(config)
+	if err := os.WriteFile(config, bytes.ReplaceAll(data, []byte("Qwen3ForCausalLM"), []byte("NoSuchForCausalLM")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mark := marker(t)
+	out := t.TempDir()
+	r := runBinary(t, []string{mark}, append([]string{"--model", model, "--output-dir", out, "--name", "broken", "--verbose"}, smallRollout...)...)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", r.code, lastLines(r.stderr, 30))
+	}
+	if !strings.Contains(r.stderr, "rollbench-inproc: load model "+model+": create vllm.LLM: ") ||
+		!strings.Contains(r.stderr, "NoSuchForCausalLM") {
+		t.Errorf("stderr lacks the exception's type and message:\n%s", lastLines(r.stderr, 30))
+	}
+	if !strings.Contains(r.stderr, "Traceback (most recent call last)") {
+		t.Errorf("--verbose shows no traceback:\n%s", lastLines(r.stderr, 30))
+	}
+	var res struct{ Status, Error string }
+	data, err := os.ReadFile(filepath.Join(out, "broken.json"))
+	if err != nil || json.Unmarshal(data, &res) != nil || res.Status != "failed" || !strings.Contains(res.Error, "NoSuchForCausalLM") {
+		t.Errorf("failed result not saved with its reason: %v %+v", err, res)
+	}
+	assertNoSurvivors(t, mark)
+}
+
+func TestInterruptLeavesNoEngineBehind(t *testing.T) {
+	mark := marker(t)
+	out := t.TempDir()
+	cmd := exec.Command(binary(t), "--num-prompts", "64", "-n", "8", "--input-len", "128", "--output-len", "512",
+		"--max-model-len", "768", "--enforce-eager", "--kv-cache-memory", "1GiB", "--output-dir", out, "--name", "interrupted")
+	cmd.Env = append(os.Environ(), mark)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		for _, p := range survivors(mark) {
+			t.Logf("killing survivor %s", p)
+		}
+	}()
+	// Interrupt once the engine is up and generating.
+	var log strings.Builder
+	sc := bufio.NewScanner(stderr)
+	ready := false
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "init engine") {
+			ready = true
+			break
+		}
+	}
+	if !ready {
+		t.Fatalf("engine never came up:\n%s", lastLines(log.String(), 30))
+	}
+	time.Sleep(5 * time.Second)
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for sc.Scan() {
+			log.WriteString(sc.Text() + "\n")
+		}
+	}()
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit %v, want status 1", err)
+	}
+	if took := time.Since(start); took > 60*time.Second {
+		t.Errorf("stopping took %v", took)
+	}
+	assertNoSurvivors(t, mark)
+	var res struct{ Status, Error string }
+	data, err := os.ReadFile(filepath.Join(out, "interrupted.json"))
+	if err != nil || json.Unmarshal(data, &res) != nil || res.Status != "failed" || !strings.Contains(res.Error, "interrupted by interrupt") {
+		t.Errorf("interrupted result: %v %+v\n%s", err, res, lastLines(log.String(), 20))
+	}
+}
+
+// tinyModel writes the built-in model once per test binary run.
+func tinyModel(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(os.TempDir(), "rollbench-e2e-tiny-bf16-"+python.Digest())
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
+		return dir
+	}
+	r := runBinary(t, nil, "tiny-model", "--out", dir)
+	if r.code != 0 {
+		t.Fatalf("tiny-model: exit %d\n%s", r.code, r.stderr)
+	}
+	return dir
+}
+
+// baseInterpreter is the python the test environment's venv was made from:
+// the same version, without vllm.
+func baseInterpreter(t *testing.T) string {
+	t.Helper()
+	venvPython := os.Getenv("ROLLBENCH_PYTHON")
+	cfg, err := os.ReadFile(filepath.Join(filepath.Dir(filepath.Dir(venvPython)), "pyvenv.cfg"))
+	if err != nil {
+		t.Fatalf("ROLLBENCH_PYTHON %q is not in a venv: %v", venvPython, err)
+	}
+	for _, line := range strings.Split(string(cfg), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == "home" {
+			return filepath.Join(strings.TrimSpace(v), "python3")
+		}
+	}
+	t.Fatal("pyvenv.cfg has no home")
+	return ""
+}
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func lookup(m map[string]any, dotted string) any {
+	var cur any = m
+	for _, k := range strings.Split(dotted, ".") {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = obj[k]
+	}
+	return cur
+}
+
+func near(a, b float64) bool { return a > 0 && (a-b)/b < 1e-9 && (b-a)/b < 1e-9 }
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

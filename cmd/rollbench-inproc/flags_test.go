@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestBadInput runs every invocation a user can get wrong before anything is
+// loaded, and compares what they see (stderr and exit status) with
+// testdata/bad_input.golden.
+func TestBadInput(t *testing.T) {
+	models := t.TempDir()
+	noConfig := filepath.Join(models, "empty")
+	plain := filepath.Join(models, "plain")
+	for _, d := range []string{noConfig, plain} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(plain, "config.json"), []byte(`{"model_type": "qwen3"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"missing model directory", []string{"--model", filepath.Join(models, "nope")}},
+		{"directory without config.json", []string{"--model", noConfig}},
+		{"unknown quantization", []string{"--quant", "w4a4"}},
+		{"quantization the checkpoint lacks", []string{"--model", plain, "--quant", "w8a8"}},
+		{"n zero", []string{"-n", "0"}},
+		{"impossible lengths", []string{"--input-len", "700", "--output-len", "256"}},
+		{"several problems", []string{"--num-prompts", "0", "--gpu-mem-util", "1.5"}},
+		{"bad kv cache size", []string{"--kv-cache-memory", "lots"}},
+		{"unknown flag", []string{"--temperature", "0.7"}},
+		{"not a number", []string{"--num-prompts", "many"}},
+		{"stray argument", []string{"w8a8"}},
+		{"tiny-model without --out", []string{"tiny-model"}},
+		{"tiny-model unknown quantization", []string{"tiny-model", "--out", "x", "--quant", "fp4"}},
+	}
+	var got bytes.Buffer
+	for _, tc := range cases {
+		var stdout, stderr bytes.Buffer
+		code := exitCode(run(context.Background(), tc.args, &stdout, &stderr), &stderr)
+		if stdout.Len() > 0 {
+			t.Errorf("%s: wrote to stdout: %q", tc.name, stdout.String())
+		}
+		if code != 2 {
+			t.Errorf("%s: exit status %d, want 2", tc.name, code)
+		}
+		out := "== " + tc.name + ": " + strings.Join(tc.args, " ") + "\n" + stderr.String()
+		got.WriteString(strings.ReplaceAll(out, models, "$MODELS"))
+	}
+	golden := filepath.Join("testdata", "bad_input.golden")
+	if *update {
+		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != string(want) {
+		t.Errorf("stderr differs from %s (run with -update to accept):\n--- got\n%s\n--- want\n%s", golden, got.String(), want)
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"Usage: rollbench-inproc", "--num-prompts", "--gpu-mem-util", "(default 0.4)", "--python"}},
+		{[]string{"-h"}, []string{"--output-len", "(default 256)"}},
+		{[]string{"tiny-model", "--help"}, []string{"Usage: rollbench-inproc tiny-model", "--out"}},
+		{[]string{"--version"}, []string{"rollbench-inproc dev"}},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := exitCode(run(context.Background(), tc.args, &stdout, &stderr), &stderr); code != 0 {
+			t.Errorf("%v: exit %d, stderr %q", tc.args, code, stderr.String())
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stdout.String(), w) {
+				t.Errorf("%v: output lacks %q", tc.args, w)
+			}
+		}
+	}
+}
+
+func TestEveryFlagHasHelp(t *testing.T) {
+	var stdout bytes.Buffer
+	_, _ = parseOffline([]string{"--help"}, &stdout)
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) > 0 && strings.HasPrefix(fields[0], "-") && len(fields) < 3 {
+			t.Errorf("flag without help text: %q", line)
+		}
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"1GiB", 1 << 30, true},
+		{"512MiB", 512 << 20, true},
+		{"1.5 GiB", 3 << 29, true},
+		{"2GB", 2e9, true},
+		{"4096", 4096, true},
+		{"10B", 10, true},
+		{"0", 0, false},
+		{"-1GiB", 0, false},
+		{"GiB", 0, false},
+		{"1TiB", 0, false},
+	} {
+		got, err := parseBytes(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
