@@ -217,7 +217,7 @@ func TestCallWithKwargs(t *testing.T) {
 func TestExceptions(t *testing.T) {
 	for _, tc := range []struct {
 		name, fn, typ, msg string
-		traceback         []string
+		traceback          []string
 	}{
 		{"chained", "fail_chained", "RuntimeError", "engine broke",
 			[]string{"KeyError: 'missing'", "direct cause", "fixture.py", "RuntimeError: engine broke"}},
