@@ -48,8 +48,10 @@ test-python: $(SETUP)
 
 test: check test-go test-python
 
+# rollbench-inproc against `vllm bench throughput`, alternating, on the tiny
+# model; writes benchmarks/offline.{md,json}.
 bench-offline: build
-	$(CPU_ENV) scripts/bench-offline.sh $(BIN) $(PYTHON)
+	$(CPU_ENV) go run ./cmd/bench-offline --rollbench $(BIN) --vllm $(dir $(PYTHON))vllm
 
 # Re-resolve python/requirements-cpu.txt after editing requirements-cpu.in.
 lock: $(SETUP)

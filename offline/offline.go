@@ -22,13 +22,24 @@ func Sampling(r workload.Rollout) engine.Sampling {
 	return engine.Sampling{N: r.N, Temperature: 1.0, TopP: 1.0, IgnoreEOS: true, MaxTokens: r.OutputLen}
 }
 
+// Experiment names a spec for results and reports.
+type Experiment struct {
+	// Name is the result's file name, MODEL_QUANT by convention.
+	Name string
+	// ModelName labels the model in reports.
+	ModelName string
+	Spec      workload.Spec
+}
+
 // Run performs the experiment. The result it returns is complete on success
 // and, on failure, holds whatever was measured with Status failed and the
 // error; it is nil only when ctx was done before anything ran.
-func Run(ctx context.Context, in *pyembed.Interpreter, name string, spec workload.Spec) (*result.Offline, error) {
+func Run(ctx context.Context, in *pyembed.Interpreter, x Experiment) (*result.Offline, error) {
+	spec := x.Spec
 	r := &result.Offline{
 		Schema:       result.Schema,
-		Name:         name,
+		Name:         x.Name,
+		ModelName:    x.ModelName,
 		Status:       result.StatusFailed,
 		StartedAt:    time.Now().UTC(),
 		Spec:         spec,

@@ -172,7 +172,7 @@ func (in *Interpreter) Do(ctx context.Context, fn func(*Scope) error) error {
 		in.closeMu.RUnlock()
 	case <-ctx.Done():
 		in.closeMu.RUnlock()
-		return ctx.Err()
+		return context.Cause(ctx)
 	}
 	select {
 	case err := <-done:
@@ -183,7 +183,7 @@ func (in *Interpreter) Do(ctx context.Context, fn func(*Scope) error) error {
 		if err == nil {
 			return nil
 		}
-		return fmt.Errorf("%w: %w", ctx.Err(), err)
+		return fmt.Errorf("%w: %w", context.Cause(ctx), err)
 	}
 }
 

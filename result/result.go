@@ -23,13 +23,19 @@ const Schema = "rollbench.offline/1"
 const (
 	StatusOK     = "ok"
 	StatusFailed = "failed"
+	// StatusSkipped marks a combination the matrix did not run, such as
+	// a quantization the config or the platform lacks.
+	StatusSkipped = "skipped"
 )
 
 // Offline is the result of one in-process offline experiment.
 type Offline struct {
-	Schema    string    `json:"schema"`
-	Rollbench string    `json:"rollbench_version"`
-	Name      string    `json:"name"`
+	Schema    string `json:"schema"`
+	Rollbench string `json:"rollbench_version"`
+	Name      string `json:"name"`
+	// ModelName labels the model in reports: its name in the matrix
+	// config, or the model directory's base name.
+	ModelName string    `json:"model_name"`
 	Status    string    `json:"status"`
 	Error     string    `json:"error,omitempty"`
 	StartedAt time.Time `json:"started_at"`

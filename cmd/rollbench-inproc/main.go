@@ -28,9 +28,9 @@ func main() {
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
-		sig := <-signals
-		fmt.Fprintf(os.Stderr, "rollbench-inproc: %v: stopping the engine (again to kill it)\n", sig)
-		cancel(fmt.Errorf("interrupted by %v", sig))
+		name := map[os.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[<-signals]
+		fmt.Fprintf(os.Stderr, "rollbench-inproc: %s: stopping the engine (again to kill it)\n", name)
+		cancel(fmt.Errorf("interrupted by %s", name))
 		<-signals
 		proctree.Kill(os.Getpid(), syscall.SIGKILL)
 		os.Exit(130)

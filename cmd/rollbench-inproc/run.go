@@ -52,11 +52,12 @@ func runOffline(ctx context.Context, o offlineOptions, stdout io.Writer) error {
 		if spec.Engine.Model, err = tinymodel.Ensure(ctx, in, cacheDir(), spec.Engine.Quant); err != nil {
 			return err
 		}
-		if o.name == "" {
-			o.name = "tiny_" + string(spec.Engine.Quant)
-		}
+		o.modelName = "tiny"
 	}
-	res, runErr := offline.Run(ctx, in, o.name, o.spec)
+	if o.name == "" {
+		o.name = o.modelName + "_" + string(spec.Engine.Quant)
+	}
+	res, runErr := offline.Run(ctx, in, offline.Experiment{Name: o.name, ModelName: o.modelName, Spec: o.spec})
 	if res == nil {
 		return runErr
 	}
@@ -95,6 +96,9 @@ func setEngineEnv() {
 		"VLLM_WORKER_MULTIPROC_METHOD": "spawn",
 		// rollbench loads local directories only; never wait on a hub.
 		"HF_HUB_OFFLINE": "1",
+		// The engine's log goes to stderr, so stdout carries only
+		// rollbench's own summary.
+		"VLLM_LOGGING_STREAM": "ext://sys.stderr",
 	}
 	for k, v := range defaults {
 		if _, set := os.LookupEnv(k); !set {

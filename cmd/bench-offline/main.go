@@ -1,0 +1,305 @@
+// Command bench-offline compares rollbench-inproc with `vllm bench
+// throughput` on the same model, workload and engine arguments, in one
+// session, alternating the tools run by run, and writes the figures with the
+// machine and versions they ran on.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"gonum.org/v1/gonum/stat"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-offline:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	rollbench, vllm, out, logDir       string
+	runs                               int
+	numPrompts, n, inputLen, outputLen int
+	kvCache                            int64
+}
+
+// sample is one run of one tool.
+type sample struct {
+	Tool string `json:"tool"`
+	Run  int    `json:"run"`
+	// OutputTokensPerSecond is over the timed generate call only.
+	OutputTokensPerSecond float64 `json:"output_tokens_per_second"`
+	ElapsedSeconds        float64 `json:"elapsed_s"`
+	// WallSeconds is the whole process, from exec to exit.
+	WallSeconds float64 `json:"wall_s"`
+	// BuildRequestsSeconds is rollbench's time to build the request
+	// objects from Go (not reported by vllm bench).
+	BuildRequestsSeconds float64 `json:"build_requests_s,omitempty"`
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	var o options
+	fs := pflag.NewFlagSet("bench-offline", pflag.ContinueOnError)
+	fs.StringVar(&o.rollbench, "rollbench", "bin/rollbench-inproc", "rollbench-inproc binary")
+	fs.StringVar(&o.vllm, "vllm", ".venv/bin/vllm", "vllm CLI of the same environment")
+	fs.StringVar(&o.out, "out", "benchmarks/offline", "output files' path without extension (.json, .md)")
+	fs.StringVar(&o.logDir, "log-dir", "benchmark_logs/bench-offline", "directory for each run's output")
+	fs.IntVar(&o.runs, "runs", 3, "runs of each tool")
+	fs.IntVar(&o.numPrompts, "num-prompts", 32, "prompts per step")
+	fs.IntVarP(&o.n, "n", "n", 8, "samples per prompt")
+	fs.IntVar(&o.inputLen, "input-len", 512, "prompt tokens")
+	fs.IntVar(&o.outputLen, "output-len", 256, "output tokens")
+	fs.Int64Var(&o.kvCache, "kv-cache-memory-bytes", 1<<30, "KV cache size given to both tools")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.logDir, 0o755); err != nil {
+		return err
+	}
+	model, err := filepath.Abs(filepath.Join(o.logDir, "tiny-bf16"))
+	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll(model); err != nil {
+		return err
+	}
+	if out, err := exec.CommandContext(ctx, o.rollbench, "tiny-model", "--out", model).CombinedOutput(); err != nil {
+		return fmt.Errorf("tiny model: %v\n%s", err, out)
+	}
+
+	var samples []sample
+	for i := range o.runs {
+		// Alternate which tool goes first so neither always runs on a
+		// machine the other just warmed.
+		order := []string{"rollbench-inproc", "vllm bench throughput"}
+		if i%2 == 1 {
+			order[0], order[1] = order[1], order[0]
+		}
+		for _, tool := range order {
+			s, err := runTool(ctx, o, tool, model, i)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "run %d %-22s %8.1f output tok/s  generate %6.2f s  process %6.1f s\n",
+				i, tool, s.OutputTokensPerSecond, s.ElapsedSeconds, s.WallSeconds)
+			samples = append(samples, s)
+		}
+	}
+	env, err := describe(ctx, o)
+	if err != nil {
+		return err
+	}
+	return writeReport(o, env, samples)
+}
+
+func runTool(ctx context.Context, o options, tool, model string, i int) (sample, error) {
+	s := sample{Tool: tool, Run: i}
+	logPath := filepath.Join(o.logDir, fmt.Sprintf("%s-%d.log", strings.Fields(tool)[0], i))
+	var cmd *exec.Cmd
+	if tool == "rollbench-inproc" {
+		cmd = exec.CommandContext(ctx, o.rollbench, "--model", model,
+			"--num-prompts", strconv.Itoa(o.numPrompts), "-n", strconv.Itoa(o.n),
+			"--input-len", strconv.Itoa(o.inputLen), "--output-len", strconv.Itoa(o.outputLen),
+			"--warmup-prompts", "1", "--seed", "0", "--dtype", "bfloat16", "--gpu-mem-util", "0.4",
+			"--max-num-seqs", "1024", "--max-model-len", "768", "--enforce-eager",
+			"--kv-cache-memory", strconv.FormatInt(o.kvCache, 10),
+			"--output-dir", o.logDir, "--name", fmt.Sprintf("rollbench-%d", i))
+	} else {
+		cmd = exec.CommandContext(ctx, o.vllm, "bench", "throughput", "--model", model,
+			"--dataset-name", "random", "--random-input-len", strconv.Itoa(o.inputLen),
+			"--random-output-len", strconv.Itoa(o.outputLen), "--random-range-ratio", "0",
+			"--num-prompts", strconv.Itoa(o.numPrompts), "--n", strconv.Itoa(o.n),
+			"--num-warmups", "1", "--seed", "0", "--dtype", "bfloat16", "--gpu-memory-utilization", "0.4",
+			"--max-num-seqs", "1024", "--max-model-len", "768", "--enforce-eager",
+			"--kv-cache-memory-bytes", strconv.FormatInt(o.kvCache, 10),
+			"--output-json", filepath.Join(o.logDir, fmt.Sprintf("vllm-%d.json", i)))
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	s.WallSeconds = time.Since(start).Seconds()
+	if werr := os.WriteFile(logPath, out.Bytes(), 0o644); werr != nil {
+		return s, werr
+	}
+	if err != nil {
+		return s, fmt.Errorf("%s run %d: %v (log: %s)", tool, i, err, logPath)
+	}
+	if tool == "rollbench-inproc" {
+		var r struct {
+			Throughput struct {
+				Output float64 `json:"output_tokens_per_second"`
+			} `json:"throughput"`
+			Timings struct {
+				Build    float64 `json:"build_requests_s"`
+				Generate float64 `json:"generate_s"`
+			} `json:"timings"`
+		}
+		data, err := os.ReadFile(filepath.Join(o.logDir, fmt.Sprintf("rollbench-%d.json", i)))
+		if err == nil {
+			err = json.Unmarshal(data, &r)
+		}
+		if err != nil {
+			return s, fmt.Errorf("rollbench result %d: %w", i, err)
+		}
+		s.OutputTokensPerSecond, s.ElapsedSeconds, s.BuildRequestsSeconds = r.Throughput.Output, r.Timings.Generate, r.Timings.Build
+		return s, nil
+	}
+	// vllm bench throughput prints output tokens/s but does not save it.
+	m := regexp.MustCompile(`Throughput: [\d.]+ requests/s, [\d.]+ total tokens/s, ([\d.]+) output tokens/s`).FindSubmatch(out.Bytes())
+	if m == nil {
+		return s, fmt.Errorf("vllm run %d printed no throughput line (log: %s)", i, logPath)
+	}
+	s.OutputTokensPerSecond, _ = strconv.ParseFloat(string(m[1]), 64)
+	var r struct {
+		Elapsed float64 `json:"elapsed_time"`
+	}
+	data, err := os.ReadFile(filepath.Join(o.logDir, fmt.Sprintf("vllm-%d.json", i)))
+	if err == nil {
+		err = json.Unmarshal(data, &r)
+	}
+	if err != nil {
+		return s, fmt.Errorf("vllm result %d: %w", i, err)
+	}
+	s.ElapsedSeconds = r.Elapsed
+	return s, nil
+}
+
+// environment is where the figures were measured.
+type environment struct {
+	Date      string `json:"date"`
+	CPU       string `json:"cpu"`
+	Cores     int    `json:"cores"`
+	MemoryGiB int    `json:"memory_gib"`
+	Go        string `json:"go"`
+	Rollbench string `json:"rollbench"`
+	VLLM      string `json:"vllm"`
+	Torch     string `json:"torch"`
+	Python    string `json:"python"`
+}
+
+func describe(ctx context.Context, o options) (environment, error) {
+	env := environment{Date: time.Now().UTC().Format(time.RFC3339), Cores: runtime.NumCPU(), Go: runtime.Version()}
+	// The rollbench result holds the versions of the environment both
+	// tools ran in.
+	data, err := os.ReadFile(filepath.Join(o.logDir, "rollbench-0.json"))
+	if err != nil {
+		return env, err
+	}
+	var r struct {
+		Rollbench   string `json:"rollbench_version"`
+		Environment struct {
+			VLLM, Torch, Python string
+			CPUModel            string `json:"cpu_model"`
+		} `json:"environment"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return env, err
+	}
+	env.Rollbench, env.VLLM, env.Torch, env.Python, env.CPU = r.Rollbench, r.Environment.VLLM, r.Environment.Torch, r.Environment.Python, r.Environment.CPUModel
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			var kb int
+			if _, err := fmt.Sscanf(sc.Text(), "MemTotal: %d kB", &kb); err == nil {
+				env.MemoryGiB = (kb + 1<<19) >> 20
+			}
+		}
+	}
+	return env, nil
+}
+
+type toolStats struct {
+	Median, Min, Max float64
+}
+
+func statsOf(xs []float64) toolStats {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return toolStats{Median: stat.Quantile(0.5, stat.Empirical, s, nil), Min: s[0], Max: s[len(s)-1]}
+}
+
+func writeReport(o options, env environment, samples []sample) error {
+	by := map[string][]sample{}
+	for _, s := range samples {
+		by[s.Tool] = append(by[s.Tool], s)
+	}
+	rb, vb := by["rollbench-inproc"], by["vllm bench throughput"]
+	if len(rb) != len(vb) || len(rb) == 0 {
+		return errors.New("unequal runs")
+	}
+	field := func(ss []sample, f func(sample) float64) []float64 {
+		out := make([]float64, len(ss))
+		for i, s := range ss {
+			out[i] = f(s)
+		}
+		return out
+	}
+	tps := func(s sample) float64 { return s.OutputTokensPerSecond }
+	wall := func(s sample) float64 { return s.WallSeconds }
+	build := func(s sample) float64 { return s.BuildRequestsSeconds }
+	ratios := make([]float64, len(rb))
+	for i := range rb {
+		ratios[i] = rb[i].OutputTokensPerSecond / vb[i].OutputTokensPerSecond
+	}
+	rT, vT, rW, vW := statsOf(field(rb, tps)), statsOf(field(vb, tps)), statsOf(field(rb, wall)), statsOf(field(vb, wall))
+	ratio, bld := statsOf(ratios), statsOf(field(rb, build))
+
+	report := map[string]any{"environment": env, "workload": map[string]any{
+		"model": "built-in tiny Qwen3 (bf16)", "num_prompts": o.numPrompts, "n": o.n,
+		"input_len": o.inputLen, "output_len": o.outputLen, "kv_cache_memory_bytes": o.kvCache,
+		"engine_args": "dtype bfloat16, gpu_memory_utilization 0.4, max_num_seqs 1024, max_model_len 768, enforce_eager, seed 0, 1 warm-up prompt",
+	}, "samples": samples, "throughput_ratio_pairs": ratios}
+	data, err := json.MarshalIndent(report, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(o.out+".json", append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Offline: rollbench-inproc vs `vllm bench throughput`\n\n")
+	fmt.Fprintf(&b, "Measured %s on %s (%d cores, %d GiB), vLLM %s, torch %s, Python %s, %s, rollbench %s.\n\n",
+		env.Date, env.CPU, env.Cores, env.MemoryGiB, env.VLLM, env.Torch, env.Python, env.Go, env.Rollbench)
+	fmt.Fprintf(&b, "Workload: the built-in tiny Qwen3 model (bf16), %d prompts x n=%d, %d prompt + %d output tokens (ignore_eos), "+
+		"the same engine arguments for both (dtype bfloat16, gpu_memory_utilization 0.4, kv cache %d bytes, max_num_seqs 1024, "+
+		"max_model_len 768, enforce_eager, seed 0, one warm-up prompt). %d runs of each tool, alternating, a fresh process each. "+
+		"Regenerate with `make bench-offline`.\n\n",
+		o.numPrompts, o.n, o.inputLen, o.outputLen, o.kvCache, o.runs)
+	fmt.Fprintf(&b, "| | rollbench-inproc | vllm bench throughput |\n|---|---|---|\n")
+	fmt.Fprintf(&b, "| output tokens/s, median (min..max) | %.1f (%.1f..%.1f) | %.1f (%.1f..%.1f) |\n", rT.Median, rT.Min, rT.Max, vT.Median, vT.Min, vT.Max)
+	fmt.Fprintf(&b, "| whole process, s, median (min..max) | %.1f (%.1f..%.1f) | %.1f (%.1f..%.1f) |\n", rW.Median, rW.Min, rW.Max, vW.Median, vW.Min, vW.Max)
+	fmt.Fprintf(&b, "| building the request objects, ms, median (min..max) | %.2f (%.2f..%.2f) | not reported |\n\n", bld.Median*1e3, bld.Min*1e3, bld.Max*1e3)
+	fmt.Fprintf(&b, "Throughput ratio rollbench / vllm, pair by pair:")
+	for _, r := range ratios {
+		fmt.Fprintf(&b, " %.3f", r)
+	}
+	fmt.Fprintf(&b, " (median %.3f; goal >= 0.97).\n\n", ratio.Median)
+	fmt.Fprintf(&b, "| run | tool | output tok/s | generate s | process s |\n|---|---|---|---|---|\n")
+	for _, s := range samples {
+		fmt.Fprintf(&b, "| %d | %s | %.1f | %.2f | %.1f |\n", s.Run, s.Tool, s.OutputTokensPerSecond, s.ElapsedSeconds, s.WallSeconds)
+	}
+	return os.WriteFile(o.out+".md", []byte(b.String()), 0o644)
+}

@@ -1,0 +1,320 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Reporter writes a summary in one format.
+type Reporter func(w io.Writer, s Summary) error
+
+var (
+	_ Reporter = Text
+	_ Reporter = CSV
+	_ Reporter = Markdown
+)
+
+// The columns of the text and Markdown tables; numbers align right.
+var (
+	columns = []string{"model", "quant", "status", "output tok/s", "elapsed s", "req/s", "seq/s", "speedup vs bf16", "notes"}
+	numeric = []bool{false, false, false, true, true, true, true, false, false}
+)
+
+// totalMark flags a speedup computed on total rather than output tok/s.
+const totalMark = "¹"
+
+// Text writes an aligned table for a terminal, then the files not
+// summarized and the footnotes.
+func Text(w io.Writer, s Summary) error {
+	var b strings.Builder
+	if len(s.Rows) == 0 {
+		b.WriteString("no results\n")
+	}
+	cells, widths := table(s, clean)
+	for _, row := range cells {
+		b.WriteString(strings.TrimRight(strings.Join(pad(row, widths), "  "), " ") + "\n")
+	}
+	if len(s.Problems) > 0 {
+		b.WriteString("\nFiles not summarized:\n")
+		for _, p := range s.Problems {
+			fmt.Fprintf(&b, "  %s: %s\n", p.File, clean(p.Reason))
+		}
+	}
+	if notes := footnotes(s); len(notes) > 0 {
+		b.WriteString("\n" + strings.Join(notes, "\n") + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Markdown writes a GitHub table, then the files not summarized as a
+// bullet list and the footnotes as paragraphs.
+func Markdown(w io.Writer, s Summary) error {
+	var b strings.Builder
+	if len(s.Rows) == 0 {
+		b.WriteString("No results.\n")
+	}
+	cells, widths := table(s, func(c string) string { return markdownEscape(clean(c)) })
+	for i, row := range cells {
+		b.WriteString("| " + strings.Join(pad(row, widths), " | ") + " |\n")
+		if i == 0 {
+			rule := make([]string, len(widths))
+			for j, n := range widths {
+				rule[j] = strings.Repeat("-", n)
+				if numeric[j] {
+					rule[j] = strings.Repeat("-", n-1) + ":"
+				}
+			}
+			b.WriteString("| " + strings.Join(rule, " | ") + " |\n")
+		}
+	}
+	if len(s.Problems) > 0 {
+		b.WriteString("\nFiles not summarized:\n\n")
+		for _, p := range s.Problems {
+			fmt.Fprintf(&b, "- %s: %s\n", markdownCode(p.File), markdownEscape(clean(p.Reason)))
+		}
+	}
+	for _, n := range footnotes(s) {
+		b.WriteString("\n" + markdownEscape(n) + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// CSV writes one record per row after a header: numbers in full precision,
+// an empty cell where a figure is not known, the speedup as a number with
+// its metric and direction (faster, slower, same, baseline) in their own
+// columns. Files not summarized are not part of it.
+func CSV(w io.Writer, s Summary) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"model", "quant", "status", "format", "source",
+		"output_tok_s", "total_tok_s", "elapsed_s", "req_s", "seq_s", "mean_e2el_ms", "p99_e2el_ms",
+		"speedup_vs_bf16", "speedup_metric", "speedup_direction", "notes"})
+	for _, e := range s.Rows {
+		ok := e.Status == StatusOK
+		raw := func(v *float64) string {
+			if v == nil || !ok {
+				return ""
+			}
+			return strconv.FormatFloat(*v, 'g', -1, 64)
+		}
+		notes := slices.Clone(e.Notes)
+		if e.Speedup.Reason != "" {
+			notes = append(notes, "speedup N/A: "+e.Speedup.Reason)
+		}
+		cw.Write([]string{e.Model, e.Quant, e.Status, e.Format, e.Source,
+			raw(e.OutputTokensPerSecond), raw(e.TotalTokensPerSecond), raw(e.ElapsedSeconds),
+			raw(e.RequestsPerSecond), raw(e.SequencesPerSecond), raw(e.MeanE2ELms), raw(e.P99E2ELms),
+			raw(e.Speedup.Ratio), e.Speedup.Metric, direction(e.Speedup), clean(strings.Join(notes, "; "))})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func direction(sp Speedup) string {
+	switch {
+	case sp.Baseline:
+		return "baseline"
+	case sp.Ratio == nil:
+		return ""
+	}
+	return [...]string{"slower", "same", "faster"}[sp.Direction()+1]
+}
+
+// table is the header and one line per row, each cell passed through esc,
+// with the width of each column in runes.
+func table(s Summary, esc func(string) string) (cells [][]string, widths []int) {
+	if len(s.Rows) == 0 {
+		return nil, nil
+	}
+	cells = append(cells, slices.Clone(columns))
+	for _, e := range s.Rows {
+		ok := e.Status == StatusOK
+		cells = append(cells, []string{e.Model, e.Quant, e.Status,
+			fixed(e.OutputTokensPerSecond, 1, ok), fixed(e.ElapsedSeconds, 2, ok),
+			fixed(e.RequestsPerSecond, 2, ok), fixed(e.SequencesPerSecond, 2, ok),
+			speedupCell(e.Speedup), strings.Join(shownNotes(e), "; ")})
+	}
+	widths = make([]int, len(columns))
+	for _, row := range cells {
+		for j := range row {
+			row[j] = esc(row[j])
+			widths[j] = max(widths[j], utf8.RuneCountInString(row[j]))
+		}
+	}
+	return cells, widths
+}
+
+// pad widens each cell to its column's width, numbers to the right.
+func pad(row []string, widths []int) []string {
+	out := make([]string, len(row))
+	for j, c := range row {
+		fill := strings.Repeat(" ", widths[j]-utf8.RuneCountInString(c))
+		if numeric[j] {
+			out[j] = fill + c
+		} else {
+			out[j] = c + fill
+		}
+	}
+	return out
+}
+
+func fixed(v *float64, decimals int, ok bool) string {
+	if v == nil || !ok {
+		return "N/A"
+	}
+	return strconv.FormatFloat(*v, 'f', decimals, 64)
+}
+
+// speedupCell prints a speedup as 1.25x ^ (faster than bf16), 0.91x v
+// (slower) or 1.00x (equal to two decimals).
+func speedupCell(sp Speedup) string {
+	switch {
+	case sp.Baseline:
+		return "(baseline)"
+	case sp.Ratio == nil && sp.Reason != "":
+		return "N/A (" + sp.Reason + ")"
+	case sp.Ratio == nil:
+		return "N/A"
+	}
+	s := fmt.Sprintf("%.2fx", *sp.Ratio)
+	switch sp.Direction() {
+	case 1:
+		s += " ^"
+	case -1:
+		s += " v"
+	}
+	if sp.Metric == MetricTotal {
+		s += " " + totalMark
+	}
+	return s
+}
+
+// shownNotes are an entry's notes with the figures the table has no
+// column for in front.
+func shownNotes(e Entry) []string {
+	var notes []string
+	if e.Status == StatusOK {
+		if e.OutputTokensPerSecond == nil && e.TotalTokensPerSecond != nil {
+			notes = append(notes, fmt.Sprintf("total %.1f tok/s", *e.TotalTokensPerSecond))
+		}
+		if e.MeanE2ELms != nil {
+			notes = append(notes, fmt.Sprintf("mean e2el %.2f ms", *e.MeanE2ELms))
+		}
+		if e.P99E2ELms != nil {
+			notes = append(notes, fmt.Sprintf("p99 e2el %.2f ms", *e.P99E2ELms))
+		}
+	}
+	return append(notes, e.Notes...)
+}
+
+// footnotes say what the speedups compare.
+func footnotes(s Summary) []string {
+	var output, total bool
+	for _, e := range s.Rows {
+		if e.Speedup.Ratio != nil {
+			output = output || e.Speedup.Metric == MetricOutput
+			total = total || e.Speedup.Metric == MetricTotal
+		}
+	}
+	var notes []string
+	if output || total {
+		notes = append(notes, "speedup vs bf16: the row's output tok/s / its model's bf16 output tok/s; ^ faster than bf16, v slower, no mark when equal to 2 decimals.")
+	}
+	if total {
+		notes = append(notes, totalMark+" on total tok/s (prompt + output tokens) instead: one of the two files has no output tok/s (vllm bench throughput records none).")
+	}
+	return notes
+}
+
+// clean puts text on one line: control characters and runs of white space
+// become one space.
+func clean(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// markdownEscape keeps text literal in a Markdown table cell or paragraph.
+func markdownEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune("\\`*_[]<>|", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// markdownCode shows a file name as code, or escaped where it holds a
+// backquote.
+func markdownCode(s string) string {
+	s = clean(s)
+	if strings.Contains(s, "`") {
+		return markdownEscape(s)
+	}
+	return "`" + s + "`"
+}
+
+// WriteFiles writes summary.txt, summary.csv and summary.md into dir, each
+// atomically: a reader sees an old file or the whole new one.
+func WriteFiles(dir string, s Summary) error {
+	outputs := []struct {
+		name   string
+		report Reporter
+	}{{"summary.txt", Text}, {"summary.csv", CSV}, {"summary.md", Markdown}}
+	data := make([]bytes.Buffer, len(outputs))
+	for i, o := range outputs {
+		if err := o.report(&data[i], s); err != nil {
+			return fmt.Errorf("render %s: %w", o.name, err)
+		}
+	}
+	for i, o := range outputs {
+		if err := writeAtomic(filepath.Join(dir, o.name), data[i].Bytes()); err != nil {
+			return fmt.Errorf("write %s: %w", o.name, err)
+		}
+	}
+	return nil
+}
+
+// writeAtomic writes a temporary file beside path (its name starts with
+// ".", so Load passes over it) and renames it into place.
+func writeAtomic(path string, data []byte) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

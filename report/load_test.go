@@ -1,0 +1,220 @@
+package report
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseName(t *testing.T) {
+	for _, tc := range []struct {
+		name, model, quant, err string
+	}{
+		{"qwen3-1.7b_bf16.json", "qwen3-1.7b", "bf16", ""},
+		{"Qwen3_1.7B_W8A8.json", "Qwen3_1.7B", "w8a8", ""},
+		{"a_b_w8a16.json", "a_b", "w8a16", ""},
+		{"notes.json", "", "", "the name is not <model>_<quant>.json"},
+		{"qwen3_fp8.json", "", "", `the quant "fp8" in the name is not bf16, w8a16 or w8a8`},
+		{"qwen3_bf16_old.json", "", "", `the quant "old" in the name is not bf16, w8a16 or w8a8`},
+		{"qwen3_.json", "", "", `the quant "" in the name is not bf16, w8a16 or w8a8`},
+		{"_bf16.json", "", "", `the name has no model before "_bf16"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			model, quant, err := parseName(tc.name)
+			if got := errText(err); got != tc.err || model != tc.model || quant != tc.quant {
+				t.Errorf("parseName = %q, %q, %q; want %q, %q, %q", model, quant, got, tc.model, tc.quant, tc.err)
+			}
+		})
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+const okRollbench = `{"schema": "rollbench.offline/1", "name": "q_w8a8", "status": "ok",
+  "spec": {"rollout": {"num_prompts": 4, "n": 2}, "engine": {"model": "/m/q-w8a8", "quant": "W8A8"}},
+  "throughput": {"output_tokens_per_second": 10, "total_tokens_per_second": 30, "requests_per_second": 0.5, "sequences_per_second": 1},
+  "warnings": ["w"], "elapsed_time": 8}`
+
+func TestLoadFile(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, data string
+		want             string // the row in short, or the error
+	}{
+		{"rollbench ok", "x.json", okRollbench,
+			"q w8a8 ok rollbench x.json out=10 total=30 el=8 req=0.5 seq=1 4x2 [w]"},
+		{"rollbench model_name wins", "x.json",
+			`{"schema": "rollbench.offline/1", "name": "q_bf16", "model_name": "Qwen", "status": "failed", "error": "boom",
+			  "spec": {"engine": {"quant": "bf16"}}, "elapsed_time": 0, "throughput": {"output_tokens_per_second": 0}}`,
+			"Qwen bf16 failed rollbench x.json boom"},
+		{"rollbench model from directory", "x.json",
+			`{"schema": "rollbench.offline/1", "name": "run7", "status": "skipped", "spec": {"engine": {"model": "/m/Llama/", "quant": "w8a16"}}}`,
+			"Llama w8a16 skipped rollbench x.json"},
+		{"rollbench falls back to vllm keys", "x.json",
+			`{"schema": "rollbench.offline/1", "name": "q_bf16", "status": "ok", "spec": {"engine": {"quant": "bf16"}},
+			  "requests_per_second": 2, "tokens_per_second": 100}`,
+			"q bf16 ok rollbench x.json total=100 req=2"},
+		{"vllm throughput", "m_BF16.json",
+			`{"model_id": "m", "elapsed_time": 2, "num_requests": 8, "total_num_tokens": 400, "requests_per_second": 4, "tokens_per_second": 200}`,
+			"m bf16 ok vllm-bench-throughput m_BF16.json total=200 el=2 req=4 8x0"},
+		{"vllm serve", "m_w8a16.json",
+			`{"duration": 4, "completed": 7, "failed": 1, "request_throughput": 1.75, "output_throughput": 50, "total_token_throughput": 150, "mean_e2el_ms": 900, "p99_e2el_ms": 1500}`,
+			"m w8a16 ok vllm-bench-serve m_w8a16.json out=50 total=150 el=4 req=1.75 e2el=900/1500 8x0 [1 requests failed]"},
+		{"vllm serve all failed", "m_w8a8.json",
+			`{"duration": 4, "completed": 0, "failed": 8, "output_throughput": 0}`,
+			"m w8a8 failed vllm-bench-serve m_w8a8.json no request completed (8 failed) 8x0"},
+
+		{"truncated", "a_bf16.json", `{"schema": "rollb`, "invalid JSON: unexpected end of JSON input"},
+		{"empty", "a_bf16.json", ``, "invalid JSON: unexpected end of JSON input"},
+		{"not JSON", "a_bf16.json", `NaN`, "invalid JSON: invalid character 'N' looking for beginning of value"},
+		{"array", "a_bf16.json", `[{"elapsed_time": 1}]`, "not a JSON object but array"},
+		{"null", "a_bf16.json", `null`, "not a JSON object but null"},
+		{"unknown keys", "a_bf16.json", `{"latency": 3}`,
+			"not a rollbench or vllm bench result: no schema, duration or elapsed_time and tokens_per_second key"},
+		{"other schema", "a_bf16.json", `{"schema": "rollbench.offline/2"}`,
+			`unknown schema "rollbench.offline/2" (this report reads rollbench.offline/1)`},
+		{"schema not a string", "a_bf16.json", `{"schema": 1}`, "schema is not a string but 1"},
+		{"rollbench bad quant", "a_bf16.json", strings.Replace(okRollbench, "W8A8", "fp8", 1),
+			`spec.engine.quant "fp8" is not bf16, w8a16 or w8a8`},
+		{"rollbench bad status", "a_bf16.json", strings.Replace(okRollbench, `"ok"`, `"running"`, 1),
+			`status "running" is not ok, failed or skipped`},
+		{"rollbench wrong type", "a_bf16.json", strings.Replace(okRollbench, `"elapsed_time": 8`, `"elapsed_time": "8"`, 1),
+			"not a rollbench.offline/1 result: json: cannot unmarshal string into Go struct field rollbenchFile.elapsed_time of type float64"},
+		{"rollbench nameless", "a_bf16.json", `{"schema": "rollbench.offline/1", "status": "ok", "spec": {"engine": {"quant": "bf16"}}}`,
+			"no model_name, name or spec.engine.model to name the model by"},
+		{"vllm badly named", "notes.json", `{"elapsed_time": 2, "tokens_per_second": 200}`,
+			"vllm-bench-throughput result, but the name is not <model>_<quant>.json"},
+		{"vllm bad quant", "m_int4.json", `{"duration": 2}`,
+			`vllm-bench-serve result, but the quant "int4" in the name is not bf16, w8a16 or w8a8`},
+		{"serve wrong type", "m_bf16.json", `{"duration": "2"}`,
+			"not a vllm bench serve result: json: cannot unmarshal string into Go struct field serveFile.duration of type float64"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			row, err := loadFile(tc.file, []byte(tc.data))
+			got := errText(err)
+			if err == nil {
+				got = short(row)
+			}
+			if got != tc.want {
+				t.Errorf("loadFile =\n  %s\nwant\n  %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// short writes the fields of a row that are set, for comparing in a line.
+func short(r Row) string {
+	parts := []string{r.Model, r.Quant, r.Status, r.Format, r.Source}
+	if r.Reason != "" {
+		parts = append(parts, r.Reason)
+	}
+	for _, f := range []struct {
+		name string
+		v    *float64
+	}{{"out", r.OutputTokensPerSecond}, {"total", r.TotalTokensPerSecond}, {"el", r.ElapsedSeconds},
+		{"req", r.RequestsPerSecond}, {"seq", r.SequencesPerSecond}} {
+		if f.v != nil {
+			parts = append(parts, f.name+"="+fixedShort(*f.v))
+		}
+	}
+	if r.MeanE2ELms != nil || r.P99E2ELms != nil {
+		parts = append(parts, "e2el="+fixedShort(*r.MeanE2ELms)+"/"+fixedShort(*r.P99E2ELms))
+	}
+	if r.Prompts != 0 || r.N != 0 {
+		parts = append(parts, fixedShort(float64(r.Prompts))+"x"+fixedShort(float64(r.N)))
+	}
+	if len(r.Warnings) > 0 {
+		parts = append(parts, "["+strings.Join(r.Warnings, "; ")+"]")
+	}
+	return strings.Join(parts, " ")
+}
+
+func fixedShort(v float64) string {
+	return strings.TrimRight(strings.TrimRight(fixed(&v, 6, true), "0"), ".")
+}
+
+// TestLoadFolder checks which names Load reads and passes over.
+func TestLoadFolder(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string]string{
+		"m_bf16.json":          `{"elapsed_time": 2, "tokens_per_second": 200}`,
+		".m_w8a8.json":         `{"elapsed_time": 2`,
+		"summary.json":         `nonsense`,
+		"m_w8a8.json.tmp":      `nonsense`,
+		"notes.txt":            `nonsense`,
+		"dir.json/m_w8a8.json": `{"elapsed_time": 2, "tokens_per_second": 200}`,
+	} {
+		path := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("absent", filepath.Join(dir, "dangling_w8a8.json")); err != nil {
+		t.Fatal(err)
+	}
+	rows, problems, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Problem{{filepath.Join(dir, "dangling_w8a8.json"), "cannot read: no such file or directory"}}
+	if !slices.Equal(problems, want) {
+		t.Errorf("problems = %q, want %q", problems, want)
+	}
+	var sources []string
+	for _, r := range rows {
+		sources = append(sources, r.Source)
+	}
+	if !slices.Equal(sources, []string{"m_bf16.json"}) {
+		t.Errorf("read %q, want only m_bf16.json", sources)
+	}
+}
+
+func FuzzLoadFile(f *testing.F) {
+	seeds, _ := filepath.Glob(filepath.Join("testdata", "*", "*.json"))
+	for _, path := range seeds {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(filepath.Base(path), data)
+	}
+	f.Add("m_bf16.json", []byte(okRollbench))
+	f.Add("m_w8a8.json", []byte(`{"duration": 1, "completed": 0}`))
+	f.Fuzz(func(t *testing.T, name string, data []byte) {
+		row, err := loadFile(name, data)
+		if err != nil {
+			if err.Error() == "" {
+				t.Error("empty error")
+			}
+			return
+		}
+		if row.Model == "" || !knownQuant(row.Quant) || row.Source != name {
+			t.Errorf("row without model, known quant or source: %+v", row)
+		}
+		switch row.Status {
+		case StatusOK, StatusFailed, StatusSkipped:
+		default:
+			t.Errorf("status %q", row.Status)
+		}
+		switch row.Format {
+		case FormatRollbench, FormatVLLMThroughput, FormatVLLMServe:
+		default:
+			t.Errorf("format %q", row.Format)
+		}
+		// Whatever was read must summarize and print.
+		s := Build([]Row{row}, nil, []Key{{row.Model, "bf16"}})
+		for _, r := range reporters {
+			if err := r.report(io.Discard, s); err != nil {
+				t.Errorf("%s report: %v", r.ext, err)
+			}
+		}
+	})
+}

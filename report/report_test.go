@@ -1,0 +1,227 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// goldenCases are the folders under testdata, each summarized into
+// summary.{txt,csv,md}.golden beside its inputs.
+// want is what each row must show, checked against the summary itself so
+// that -update cannot accept wrong numbers.
+var goldenCases = []struct {
+	name     string
+	expected []Key
+	want     []line
+}{
+	{"mixed", nil, []line{
+		// 32 prompts x n=8 x 256 tokens = 65536 output tokens in 32.768 s.
+		{"llama-3.2-1b", "bf16", "ok", "2000.0", "(baseline)"},
+		{"llama-3.2-1b", "w8a16", "skipped", "N/A", "N/A"},
+		// 81920 total tokens in 40.96 s and 52.4288 s: 2000 and 1562.5 tok/s.
+		{"oldmodel", "bf16", "ok", "N/A", "(baseline)"},
+		{"oldmodel", "w8a8", "ok", "N/A", "0.78x v ¹"},
+		// 65536 output tokens in 65.536 s and 52.4288 s: 1000 and 1250 tok/s.
+		{"qwen3-1.7b", "bf16", "ok", "1000.0", "(baseline)"},
+		{"qwen3-1.7b", "w8a16", "failed", "N/A", "N/A"},
+		{"qwen3-1.7b", "w8a8", "ok", "1250.0", "1.25x ^"},
+		// 8192 output tokens in 20.48 s.
+		{"srv", "bf16", "ok", "400.0", "(baseline)"},
+	}},
+	{"matrix", matrix([]string{"m-b", "m-a"}, Quantizations...), []line{
+		{"m-b", "bf16", "failed", "N/A", "N/A"},
+		{"m-b", "w8a16", "missing", "N/A", "N/A"},
+		{"m-b", "w8a8", "ok", "900.0", "N/A (no bf16 baseline)"},
+		{"m-a", "bf16", "ok", "1000.0", "(baseline)"},
+		// 1004 / 1000 = 1.004: equal to 2 decimals.
+		{"m-a", "w8a16", "ok", "1004.0", "1.00x"},
+		{"m-a", "w8a8", "missing", "N/A", "N/A"},
+		{"extra", "bf16", "ok", "N/A", "(baseline)"},
+		// 7680 of 23040 tokens in 20.945 s (1100 tok/s) against 81920 in 81.92 s.
+		{"extra", "w8a8", "ok", "366.7", "1.10x ^ ¹"},
+	}},
+	{"empty", nil, nil},
+}
+
+func matrix(models []string, quants ...string) []Key {
+	var keys []Key
+	for _, m := range models {
+		for _, q := range quants {
+			keys = append(keys, Key{m, q})
+		}
+	}
+	return keys
+}
+
+var reporters = []struct {
+	ext    string
+	report Reporter
+}{{"txt", Text}, {"csv", CSV}, {"md", Markdown}}
+
+func summarize(t *testing.T, name string, expected []Key) Summary {
+	t.Helper()
+	rows, problems, err := Load(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Build(rows, problems, expected)
+}
+
+func TestGolden(t *testing.T) {
+	for _, tc := range goldenCases {
+		s := summarize(t, tc.name, tc.expected)
+		checkLines(t, tc.name, s, tc.want)
+		for _, r := range reporters {
+			t.Run(tc.name+"/"+r.ext, func(t *testing.T) {
+				var got bytes.Buffer
+				if err := r.report(&got, s); err != nil {
+					t.Fatal(err)
+				}
+				golden := filepath.Join("testdata", tc.name, "summary."+r.ext+".golden")
+				if *update {
+					if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got.Bytes(), want) {
+					t.Errorf("output differs from %s (run with -update to accept):\n--- got\n%s\n--- want\n%s", golden, got.Bytes(), want)
+				}
+			})
+		}
+	}
+}
+
+// line is one row as the table shows it, in short.
+type line struct {
+	model, quant, status string
+	output               string // output tok/s as the table prints it
+	speedup              string
+}
+
+func TestMixedValues(t *testing.T) {
+	s := summarize(t, "mixed", nil)
+	if len(s.Rows) != 8 {
+		t.Fatalf("%d rows, want 8", len(s.Rows))
+	}
+	w8a8 := s.Rows[6]
+	if w8a8.Speedup.Metric != MetricOutput || math.Abs(*w8a8.Speedup.Ratio-1.25) > 1e-12 {
+		t.Errorf("qwen3 w8a8 speedup = %v on %s, want 1.25 on output", *w8a8.Speedup.Ratio, w8a8.Speedup.Metric)
+	}
+	if got := *w8a8.RequestsPerSecond; math.Abs(got-32/52.4288) > 1e-12 {
+		t.Errorf("qwen3 w8a8 req/s = %v", got)
+	}
+	old := s.Rows[3]
+	if old.Speedup.Metric != MetricTotal || math.Abs(*old.Speedup.Ratio-0.78125) > 1e-12 {
+		t.Errorf("oldmodel w8a8 speedup = %v on %s, want 0.78125 on total", *old.Speedup.Ratio, old.Speedup.Metric)
+	}
+	if old.SequencesPerSecond != nil || old.OutputTokensPerSecond != nil {
+		t.Error("a vllm bench throughput file knows neither seq/s nor output tok/s")
+	}
+	if r := s.Rows[5]; r.Reason != "RuntimeError: CUDA out of memory.\nTried to allocate 2.00 GiB" || r.ElapsedSeconds != nil {
+		t.Errorf("failed row = %+v", r.Row)
+	}
+	srv := s.Rows[7]
+	if srv.Format != FormatVLLMServe || *srv.MeanE2ELms != 10240.5 || *srv.P99E2ELms != 20112.25 || *srv.ElapsedSeconds != 20.48 {
+		t.Errorf("serve row = %+v", srv.Row)
+	}
+
+	wantProblems := []Problem{
+		{filepath.Join("testdata", "mixed", "broken_bf16.json"), "invalid JSON: unexpected end of JSON input"},
+		{filepath.Join("testdata", "mixed", "notes.json"), "vllm-bench-throughput result, but the name is not <model>_<quant>.json"},
+	}
+	if !reflect.DeepEqual(s.Problems, wantProblems) {
+		t.Errorf("problems = %q,\nwant %q", s.Problems, wantProblems)
+	}
+}
+
+func TestMatrixValues(t *testing.T) {
+	s := summarize(t, "matrix", goldenCases[1].expected)
+	if len(s.Rows) != 8 {
+		t.Fatalf("%d rows, want 8", len(s.Rows))
+	}
+	if r := s.Rows[1]; r.Reason != "no result file" || r.Source != "" {
+		t.Errorf("missing row = %+v", r.Row)
+	}
+	wantNotes := map[int][]string{
+		4: {"workload differs from bf16: 16 prompts x n=8 vs 32 prompts x n=8"},
+		7: {"2 requests failed", "bf16 baseline from a vllm-bench-throughput file"},
+	}
+	for i, want := range wantNotes {
+		if got := s.Rows[i].Notes; !reflect.DeepEqual(got, want) {
+			t.Errorf("row %d notes = %q, want %q", i, got, want)
+		}
+	}
+}
+
+func checkLines(t *testing.T, name string, s Summary, want []line) {
+	t.Helper()
+	if len(s.Rows) != len(want) {
+		for _, e := range s.Rows {
+			t.Logf("%s %s %s", e.Model, e.Quant, e.Status)
+		}
+		t.Fatalf("%s: %d rows, want %d", name, len(s.Rows), len(want))
+	}
+	for i, e := range s.Rows {
+		ok := e.Status == StatusOK
+		got := line{e.Model, e.Quant, e.Status, fixed(e.OutputTokensPerSecond, 1, ok), speedupCell(e.Speedup)}
+		if got != want[i] {
+			t.Errorf("%s row %d = %+v, want %+v", name, i, got, want[i])
+		}
+	}
+}
+
+func TestWriteFiles(t *testing.T) {
+	s := summarize(t, "mixed", nil)
+	dir := t.TempDir()
+	if err := WriteFiles(dir, s); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{"summary.csv", "summary.md", "summary.txt"}; !reflect.DeepEqual(names, want) {
+		t.Fatalf("files = %q, want %q (no temporary file left)", names, want)
+	}
+	for _, r := range reporters {
+		got, err := os.ReadFile(filepath.Join(dir, "summary."+r.ext))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		r.report(&want, s)
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("summary.%s differs from the %s report", r.ext, r.ext)
+		}
+	}
+	// A summary written into the folder it summarizes is not read back.
+	rows, problems, err := Load(dir)
+	if err != nil || len(rows) != 0 || len(problems) != 0 {
+		t.Errorf("Load(summaries) = %d rows, %q, %v; want nothing", len(rows), problems, err)
+	}
+	if err := WriteFiles(filepath.Join(dir, "absent"), s); err == nil || !strings.Contains(err.Error(), "summary.txt") {
+		t.Errorf("WriteFiles into a missing folder: err = %v", err)
+	}
+}
+
+func TestLoadMissingFolder(t *testing.T) {
+	if _, _, err := Load(filepath.Join(t.TempDir(), "absent")); err == nil {
+		t.Error("Load of a missing folder gave no error")
+	}
+}
