@@ -6,6 +6,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/rollbench/rollbench/pyembed"
@@ -255,7 +256,7 @@ func (e *Engine) Close(ctx context.Context) error {
 
 // Kwargs maps an engine configuration to LLM(...)'s argument names. Every
 // argument rollbench depends on is passed, not left to vLLM's defaults,
-// which change between versions.
+// which change between versions; e.Args come last and win.
 func Kwargs(e workload.Engine) map[string]any {
 	kw := map[string]any{
 		"model":                  e.Model,
@@ -270,5 +271,6 @@ func Kwargs(e workload.Engine) map[string]any {
 	if e.KVCacheMemoryBytes > 0 {
 		kw["kv_cache_memory_bytes"] = e.KVCacheMemoryBytes
 	}
+	maps.Copy(kw, e.Args)
 	return kw
 }

@@ -35,10 +35,15 @@ type Offline struct {
 	Name      string `json:"name"`
 	// ModelName labels the model in reports: its name in the matrix
 	// config, or the model directory's base name.
-	ModelName string    `json:"model_name"`
-	Status    string    `json:"status"`
+	ModelName string `json:"model_name"`
+	Status    string `json:"status"`
+	// Error is why a failed experiment failed or a skipped one was skipped.
 	Error     string    `json:"error,omitempty"`
 	StartedAt time.Time `json:"started_at"`
+	// Log is the experiment's log file when it ran in a child process, and
+	// LogTail its last lines when it failed.
+	Log     string   `json:"log,omitempty"`
+	LogTail []string `json:"log_tail,omitempty"`
 
 	Spec workload.Spec `json:"spec"`
 	// EngineKwargs are exactly the arguments LLM(...) was given.

@@ -16,25 +16,25 @@ func CheckModel(dir string, q Quantization) error {
 	st, err := os.Stat(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("--model %s: no such directory", dir)
+			return fmt.Errorf("%s: no such directory", dir)
 		}
-		return fmt.Errorf("--model %s: %w", dir, err)
+		return fmt.Errorf("%s: %w", dir, err)
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("--model %s: not a directory", dir)
+		return fmt.Errorf("%s: not a directory", dir)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("--model %s: no config.json (not a Hugging Face model directory)", dir)
+			return fmt.Errorf("%s: no config.json (not a Hugging Face model directory)", dir)
 		}
-		return fmt.Errorf("--model %s: %w", dir, err)
+		return fmt.Errorf("%s: %w", dir, err)
 	}
 	var config struct {
 		QuantizationConfig json.RawMessage `json:"quantization_config"`
 	}
 	if err := json.Unmarshal(data, &config); err != nil {
-		return fmt.Errorf("--model %s: config.json: %w", dir, err)
+		return fmt.Errorf("%s: config.json: %w", dir, err)
 	}
 	// msModelSlim checkpoints for Ascend describe their quantization in a
 	// file of their own.
@@ -42,9 +42,9 @@ func CheckModel(dir string, q Quantization) error {
 	quantized := len(config.QuantizationConfig) > 0 && string(config.QuantizationConfig) != "null" || modelSlimErr == nil
 	switch {
 	case q == BF16 && quantized:
-		return fmt.Errorf("--quant bf16, but %s is a quantized checkpoint", dir)
+		return fmt.Errorf("%s is a quantized checkpoint, not bf16", dir)
 	case q != BF16 && !quantized:
-		return fmt.Errorf("--quant %s, but %s has no quantization config (config.json quantization_config or quant_model_description.json)", q, dir)
+		return fmt.Errorf("%s has no quantization config (config.json quantization_config or quant_model_description.json), so it is not %s", dir, q)
 	}
 	return nil
 }

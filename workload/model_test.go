@@ -41,8 +41,8 @@ func TestCheckModel(t *testing.T) {
 		{"a file", file, BF16, "not a directory"},
 		{"no config", empty, BF16, "no config.json"},
 		{"broken config", broken, BF16, "config.json: unexpected end of JSON input"},
-		{"bf16 label on quantized", ct, BF16, "--quant bf16, but " + ct + " is a quantized checkpoint"},
-		{"w8a8 label on plain", plain, W8A8, "--quant w8a8, but " + plain + " has no quantization config"},
+		{"bf16 label on quantized", ct, BF16, ct + " is a quantized checkpoint, not bf16"},
+		{"w8a8 label on plain", plain, W8A8, plain + " has no quantization config (config.json quantization_config or quant_model_description.json), so it is not w8a8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := CheckModel(tc.dir, tc.quant)

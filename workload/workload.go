@@ -77,6 +77,10 @@ type Engine struct {
 	MaxModelLen        int   `json:"max_model_len"`
 	EnforceEager       bool  `json:"enforce_eager"`
 	Seed               int   `json:"seed"`
+	// Args are further LLM(...) arguments (a model's or a checkpoint's own,
+	// such as quantization: ascend), under vLLM's names. They override the
+	// fields above.
+	Args map[string]any `json:"engine_args,omitempty"`
 }
 
 // Spec is everything one experiment runs.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -26,15 +27,37 @@ type offlineOptions struct {
 	modelName string
 	verbose   bool
 	version   bool
+
+	// The matrix: --config and what selects from it.
+	config     string
+	models     []string
+	quants     []string
+	modelBase  string
+	resume     bool
+	timeout    time.Duration
+	logDir     string
+	diagnostic bool
 }
 
 const offlineUsage = `Usage: rollbench-inproc [flags]
+       rollbench-inproc --config FILE [--models a,b] [--quants bf16,w8a8] [flags]
+       rollbench-inproc --diagnostic [--config FILE]
+       rollbench-inproc summarize DIR [--markdown | --csv]
        rollbench-inproc tiny-model --out DIR [--quant bf16|w8a8]
 
 Measures one RL rollout step (verl's GRPO generation: --num-prompts prompts x
 -n samples, submitted together) on vLLM running inside this process, and
 writes the result as JSON to --output-dir/NAME.json. Without --model it runs
 the built-in tiny model (generated on first use) on whatever device vLLM finds.
+
+With --config it runs every selected model x quantization of a models file,
+each in a child process of its own, BF16 first, skipping variants the file
+does not configure, and writes summary.txt, summary.csv and summary.md (with
+speedups against BF16) next to the results.
+
+--diagnostic checks the setup: the first configured model's BF16 checkpoint
+(the tiny model without --config), the interpreter, vllm, a 4-prompt run, the
+saved result.
 
 Flags:
 `
@@ -64,6 +87,14 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 	fs.BoolVar(&e.EnforceEager, "enforce-eager", e.EnforceEager, "run eagerly, without graph capture or compilation")
 	fs.StringVar(&o.outputDir, "output-dir", "benchmark_results", "directory for the result JSON")
 	fs.StringVar(&o.name, "name", "", "experiment name, the result's file name (default: MODELDIR_QUANT, tiny_QUANT for the built-in model)")
+	fs.StringVar(&o.config, "config", "", "models file (YAML) to run as a matrix of models x quantizations; see configs/")
+	fs.StringSliceVar(&o.models, "models", nil, "with --config: models to run, comma-separated (default: all)")
+	fs.StringSliceVar(&o.quants, "quants", nil, "with --config: quantizations to run, comma-separated (default: bf16,w8a16,w8a8)")
+	fs.StringVar(&o.modelBase, "model-base", os.Getenv("ROLLBENCH_MODEL_BASE"), "with --config: directory relative model paths are under (default: $ROLLBENCH_MODEL_BASE, else the file's model_base)")
+	fs.BoolVar(&o.resume, "resume", false, "with --config: keep results that are already complete instead of running them again")
+	fs.DurationVar(&o.timeout, "timeout", time.Hour, "with --config: time limit of each experiment")
+	fs.StringVar(&o.logDir, "log-dir", "benchmark_logs", "with --config: directory for each experiment's log (the engine's output)")
+	fs.BoolVar(&o.diagnostic, "diagnostic", false, "check the setup end to end with a small run and print a checklist")
 	fs.StringVar(&o.python, "python", defaultPythonPath(), "python executable whose vLLM to run (the environment it belongs to is used); default: $ROLLBENCH_PYTHON or the one this binary was built with")
 	fs.BoolVar(&o.verbose, "verbose", false, "show Python tracebacks of errors")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
@@ -87,6 +118,24 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 	if err != nil {
 		return o, usagef("--quant: %v", err)
 	}
+	if o.config != "" && fs.Changed("model") {
+		return o, usagef("--model and --config exclude each other: the config names the models")
+	}
+	if o.config == "" && !o.diagnostic {
+		for _, f := range []string{"models", "quants", "model-base", "resume", "timeout", "log-dir"} {
+			if fs.Changed(f) {
+				return o, usagef("--%s needs --config", f)
+			}
+		}
+	}
+	for _, f := range []string{"models", "quants"} {
+		if v, _ := fs.GetStringSlice(f); fs.Changed(f) && len(v) == 0 {
+			return o, usagef("--%s selects nothing", f)
+		}
+	}
+	if o.timeout <= 0 {
+		return o, usagef("--timeout must be positive, got %s", o.timeout)
+	}
 	e.Quant = q
 	if kvCache != "" {
 		if e.KVCacheMemoryBytes, err = parseBytes(kvCache); err != nil {
@@ -101,7 +150,7 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 			return o, usagef("--model: %v", err)
 		}
 		if err := workload.CheckModel(e.Model, q); err != nil {
-			return o, usageError{err}
+			return o, usagef("--model %w", err)
 		}
 		o.modelName = filepath.Base(e.Model)
 	}

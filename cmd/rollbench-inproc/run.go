@@ -22,8 +22,15 @@ import (
 )
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "tiny-model" {
-		return runTinyModel(ctx, args[1:], stdout)
+	if len(args) > 0 {
+		switch args[0] {
+		case "tiny-model":
+			return runTinyModel(ctx, args[1:], stdout)
+		case "summarize":
+			return runSummarize(args[1:], stdout)
+		case "run-experiment":
+			return runExperiment(ctx, args[1:])
+		}
 	}
 	o, err := parseOffline(args, stdout)
 	if err != nil {
@@ -33,7 +40,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "rollbench-inproc", version)
 		return nil
 	}
-	err = runOffline(ctx, o, stdout)
+	switch {
+	case o.diagnostic:
+		err = runDiagnostic(ctx, o, stdout)
+	case o.config != "":
+		err = runMatrix(ctx, o, stdout)
+	default:
+		err = runOffline(ctx, o, stdout)
+	}
 	var pe *pyembed.Error
 	if o.verbose && errors.As(err, &pe) && pe.Traceback != "" {
 		fmt.Fprint(stderr, pe.Traceback)
@@ -47,30 +61,43 @@ func runOffline(ctx context.Context, o offlineOptions, stdout io.Writer) error {
 		return err
 	}
 	defer finalize(in)
-	spec := &o.spec
-	if spec.Engine.Model == "" {
-		if spec.Engine.Model, err = tinymodel.Ensure(ctx, in, cacheDir(), spec.Engine.Quant); err != nil {
-			return err
-		}
+	if o.spec.Engine.Model == "" {
 		o.modelName = "tiny"
 	}
 	if o.name == "" {
-		o.name = o.modelName + "_" + string(spec.Engine.Quant)
+		o.name = o.modelName + "_" + string(o.spec.Engine.Quant)
 	}
-	res, runErr := offline.Run(ctx, in, offline.Experiment{Name: o.name, ModelName: o.modelName, Spec: o.spec})
-	if res == nil {
-		return runErr
-	}
-	res.Rollbench = version
 	path := filepath.Join(o.outputDir, o.name+".json")
-	if err := result.Write(path, res); err != nil {
-		return errors.Join(runErr, err)
-	}
-	if runErr != nil {
-		return fmt.Errorf("%w (failed result saved to %s)", runErr, path)
+	res, err := runAndSave(ctx, in, offline.Experiment{Name: o.name, ModelName: o.modelName, Spec: o.spec}, path)
+	if err != nil {
+		if res != nil {
+			return fmt.Errorf("%w (failed result saved to %s)", err, path)
+		}
+		return err
 	}
 	printSummary(stdout, res, path)
 	return nil
+}
+
+// runAndSave runs one experiment, the built-in model where it names no
+// model, and saves its result, failed or not, at path.
+func runAndSave(ctx context.Context, in *pyembed.Interpreter, x offline.Experiment, path string) (*result.Offline, error) {
+	if x.Spec.Engine.Model == "" {
+		model, err := tinymodel.Ensure(ctx, in, cacheDir(), x.Spec.Engine.Quant)
+		if err != nil {
+			return nil, err
+		}
+		x.Spec.Engine.Model = model
+	}
+	res, runErr := offline.Run(ctx, in, x)
+	if res == nil {
+		return nil, runErr
+	}
+	res.Rollbench = version
+	if err := result.Write(path, res); err != nil {
+		return nil, errors.Join(runErr, err)
+	}
+	return res, runErr
 }
 
 // startInterpreter embeds the chosen python with rollbench's own Python

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/rollbench/rollbench/config"
+	"github.com/rollbench/rollbench/engine"
+	"github.com/rollbench/rollbench/offline"
+	"github.com/rollbench/rollbench/workload"
+)
+
+// checklist prints one line per step, and what to do about a failed one.
+type checklist struct{ w io.Writer }
+
+func (c checklist) ok(format string, args ...any) {
+	fmt.Fprintf(c.w, "[ ok ] %s\n", fmt.Sprintf(format, args...))
+}
+
+func (c checklist) fail(step string, err error, advice string) error {
+	fmt.Fprintf(c.w, "[FAIL] %s: %v\n       %s\n", step, err, advice)
+	return fmt.Errorf("diagnostic: %s: %w", step, err)
+}
+
+// runDiagnostic checks, in order, everything a benchmark needs, with a
+// small run of the first configured model's BF16 checkpoint.
+func runDiagnostic(ctx context.Context, o offlineOptions, stdout io.Writer) error {
+	c := checklist{stdout}
+	spec := o.spec
+	spec.Rollout.NumPrompts = 4
+	spec.Engine.Quant = workload.BF16
+	modelName := "tiny"
+	if o.config != "" {
+		f, err := config.Load(o.config)
+		if err != nil {
+			return c.fail("config", err, "fix the models file (see configs/models.example.yaml)")
+		}
+		planned, err := plan(o, f)
+		if err != nil {
+			return c.fail("config", err, "fix the models file or the flags")
+		}
+		first := planned[0]
+		if first.Skip != "" || first.Spec.Engine.Quant != workload.BF16 {
+			return c.fail("model path", fmt.Errorf("%s has no bf16 checkpoint configured", first.ModelName), "add a bf16 path for it to the models file")
+		}
+		if first.Fail != "" {
+			return c.fail("model path", fmt.Errorf("%s", first.Fail), "set model_base (or --model-base, ROLLBENCH_MODEL_BASE) and the model's paths to where the checkpoints are")
+		}
+		modelName = first.ModelName
+		first.Spec.Rollout.NumPrompts = 4
+		spec = first.Spec
+	} else if spec.Engine.Model != "" {
+		modelName = o.modelName
+	}
+	if spec.Engine.Model != "" {
+		c.ok("model path exists: %s", spec.Engine.Model)
+	} else {
+		c.ok("model: the built-in tiny model")
+	}
+
+	in, err := startInterpreter(o.python)
+	if err != nil {
+		return c.fail("interpreter", err, "point --python (or $ROLLBENCH_PYTHON) at the python of the environment that has vLLM, or rebuild with make PYTHON=...")
+	}
+	defer finalize(in)
+	c.ok("interpreter: %s (Python %s)", in.Info().Executable, in.Info().Version)
+
+	env, err := engine.Describe(ctx, in)
+	if err != nil {
+		return c.fail("vllm import", err, "install vLLM (and vllm-ascend, torch_npu on Ascend) into that environment; run with --verbose for the traceback")
+	}
+	c.ok("vllm %s imports, torch %s, platform %s (%s x%d)", env.VLLM, env.Torch, env.Platform, env.DeviceName, env.DeviceCount)
+
+	name := "diagnostic_" + modelName + "_bf16"
+	path := filepath.Join(o.outputDir, name+".json")
+	res, err := runAndSave(ctx, in, offline.Experiment{Name: name, ModelName: modelName, Spec: spec}, path)
+	if err != nil {
+		if res == nil {
+			return c.fail("benchmark", err, "run with --verbose for the Python traceback")
+		}
+		return c.fail("benchmark", err, "the failed result and its error are in "+path+"; run with --verbose for the traceback")
+	}
+	c.ok("benchmark runs: %d prompts x n=%d in %.2f s, %.1f output tok/s", res.Tokens.Prompts, spec.Rollout.N, res.Timings.Generate, res.Throughput.OutputTokensPerSecond)
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stdout, "[warn] %s\n", w)
+	}
+	c.ok("result saved: %s", path)
+	return nil
+}

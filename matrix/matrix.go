@@ -1,0 +1,274 @@
+// Package matrix runs a list of experiments, each in a child process of its
+// own (the same binary, running one experiment), so that device memory is
+// returned in full between experiments and a crash, an out-of-memory kill or
+// a hang costs one row, never the rest.
+package matrix
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rollbench/rollbench/offline"
+	"github.com/rollbench/rollbench/proctree"
+	"github.com/rollbench/rollbench/result"
+)
+
+// Planned is one entry of the matrix.
+type Planned struct {
+	offline.Experiment
+	// Skip, when set, is why the experiment is not run; it is recorded as
+	// a skipped result.
+	Skip string
+	// Fail, when set, is why the experiment cannot run (found before
+	// starting it); it is recorded as a failed result.
+	Fail string
+}
+
+// Options configure a matrix run.
+type Options struct {
+	// Command starts one experiment: the child is Command followed by
+	// "--experiment FILE --output FILE".
+	Command   []string
+	OutputDir string
+	LogDir    string
+	// Timeout bounds each experiment.
+	Timeout time.Duration
+	// Grace is how long a child may take to shut its engine down after
+	// SIGTERM before its process group is killed.
+	Grace time.Duration
+	// Resume skips experiments whose result is already complete.
+	Resume   bool
+	Version  string
+	Progress io.Writer
+}
+
+// Outcome counts what a matrix did.
+type Outcome struct {
+	OK, Failed, Skipped, Resumed int
+}
+
+// Run runs the plan in order. It returns when every entry has a result, or
+// when ctx ends (the running child is stopped first; later entries do not
+// run). Results go to OutputDir/NAME.json as each experiment finishes.
+func Run(ctx context.Context, o Options, plan []Planned) (Outcome, error) {
+	var out Outcome
+	if err := os.MkdirAll(o.LogDir, 0o755); err != nil {
+		return out, fmt.Errorf("log directory: %w", err)
+	}
+	start := time.Now()
+	var ran []time.Duration
+	for i, p := range plan {
+		if ctx.Err() != nil {
+			return out, context.Cause(ctx)
+		}
+		tag := fmt.Sprintf("[%d/%d] %s", i+1, len(plan), p.Name)
+		path := filepath.Join(o.OutputDir, p.Name+".json")
+		switch {
+		case o.Resume && complete(path):
+			out.Resumed++
+			fmt.Fprintf(o.Progress, "%s: complete in an earlier run, kept\n", tag)
+			continue
+		case p.Skip != "":
+			out.Skipped++
+			fmt.Fprintf(o.Progress, "%s: skipped: %s\n", tag, p.Skip)
+			if err := result.Write(path, record(o, p, result.StatusSkipped, p.Skip)); err != nil {
+				return out, err
+			}
+			continue
+		case p.Fail != "":
+			out.Failed++
+			fmt.Fprintf(o.Progress, "%s: failed: %s\n", tag, p.Fail)
+			if err := result.Write(path, record(o, p, result.StatusFailed, p.Fail)); err != nil {
+				return out, err
+			}
+			continue
+		}
+		fmt.Fprintf(o.Progress, "%s: running (log %s)\n", tag, logPath(o, p))
+		began := time.Now()
+		r, err := runOne(ctx, o, p)
+		took := time.Since(began)
+		ran = append(ran, took)
+		if werr := result.Write(path, r); werr != nil {
+			return out, werr
+		}
+		if r.Status == result.StatusOK {
+			out.OK++
+			fmt.Fprintf(o.Progress, "%s: ok, %.1f output tok/s, in %s; %s\n", tag,
+				r.Throughput.OutputTokensPerSecond, took.Round(time.Second), eta(start, ran, plan[i+1:]))
+		} else {
+			out.Failed++
+			fmt.Fprintf(o.Progress, "%s: failed in %s: %s; %s\n", tag, took.Round(time.Second), r.Error, eta(start, ran, plan[i+1:]))
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// eta estimates the rest from the experiments that ran: skipped and failed
+// entries found before starting cost nothing.
+func eta(start time.Time, ran []time.Duration, rest []Planned) string {
+	var sum time.Duration
+	for _, d := range ran {
+		sum += d
+	}
+	left := 0
+	for _, p := range rest {
+		if p.Skip == "" && p.Fail == "" {
+			left++
+		}
+	}
+	eta := sum / time.Duration(len(ran)) * time.Duration(left)
+	return fmt.Sprintf("elapsed %s, ETA %s", time.Since(start).Round(time.Second), eta.Round(time.Second))
+}
+
+func complete(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var r struct{ Status string }
+	return json.Unmarshal(data, &r) == nil && r.Status == result.StatusOK
+}
+
+func logPath(o Options, p Planned) string { return filepath.Join(o.LogDir, p.Name+".log") }
+
+// record is a result for an experiment that produced none of its own.
+func record(o Options, p Planned, status, reason string) *result.Offline {
+	return &result.Offline{
+		Schema:    result.Schema,
+		Rollbench: o.Version,
+		Name:      p.Name,
+		ModelName: p.ModelName,
+		Status:    status,
+		Error:     reason,
+		StartedAt: time.Now().UTC(),
+		Spec:      p.Spec,
+		Warnings:  []string{},
+	}
+}
+
+// runOne runs p in a child process and returns its result, or a failed one
+// that says why there is none. The error is non-nil only when ctx ended.
+func runOne(ctx context.Context, o Options, p Planned) (*result.Offline, error) {
+	log := logPath(o, p)
+	spec := filepath.Join(o.LogDir, p.Name+".experiment.json")
+	childResult := filepath.Join(o.LogDir, p.Name+".result.json")
+	_ = os.Remove(childResult)
+	failed := func(reason string) *result.Offline {
+		r := record(o, p, result.StatusFailed, reason)
+		r.Log, r.LogTail = log, tail(log, 20)
+		return r
+	}
+	if err := result.Write(spec, p.Experiment); err != nil {
+		return failed(err.Error()), nil
+	}
+	logFile, err := os.Create(log)
+	if err != nil {
+		return failed(fmt.Sprintf("create log: %v", err)), nil
+	}
+	defer logFile.Close()
+
+	args := append(append([]string{}, o.Command[1:]...), "--experiment", spec, "--output", childResult)
+	cmd := exec.Command(o.Command[0], args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// A process group of its own: the terminal's Ctrl-C reaches only
+	// this process, which then stops the child's whole tree itself.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return failed(fmt.Sprintf("start: %v", err)), nil
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	timer := time.NewTimer(o.Timeout)
+	defer timer.Stop()
+	var waitErr, stopCause error
+	select {
+	case waitErr = <-exited:
+	case <-timer.C:
+		stopCause = fmt.Errorf("time limit of %s exceeded", o.Timeout)
+		waitErr = stop(cmd, exited, o.Grace)
+	case <-ctx.Done():
+		stopCause = context.Cause(ctx)
+		waitErr = stop(cmd, exited, o.Grace)
+	}
+	// Anything of the child's still alive, in its group or not, goes now.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	proctree.Kill(cmd.Process.Pid, syscall.SIGKILL)
+
+	var r *result.Offline
+	if data, err := os.ReadFile(childResult); err == nil {
+		r = &result.Offline{}
+		if err := json.Unmarshal(data, r); err != nil {
+			r = nil
+		}
+	}
+	switch {
+	case stopCause != nil && r != nil && r.Status == result.StatusFailed:
+		r.Error = stopCause.Error() + ": " + r.Error
+	case stopCause != nil:
+		r = failed(stopCause.Error())
+	case r == nil:
+		r = failed(fmt.Sprintf("the experiment process %s without a result", describeExit(waitErr)))
+	}
+	r.Log = log
+	if r.Status != result.StatusOK && len(r.LogTail) == 0 {
+		r.LogTail = tail(log, 20)
+	}
+	if ctx.Err() != nil {
+		return r, stopCause
+	}
+	return r, nil
+}
+
+// stop asks the child to shut its engine down, then kills its group. Only
+// the child is asked: its engine processes are its to stop, in order.
+func stop(cmd *exec.Cmd, exited <-chan error, grace time.Duration) error {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		return err
+	case <-time.After(grace):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		return <-exited
+	}
+}
+
+func describeExit(err error) string {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return fmt.Sprintf("was killed by %v", ws.Signal())
+		}
+		return fmt.Sprintf("exited with status %d", exit.ExitCode())
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return "exited with status 0"
+}
+
+// tail returns the last n lines of a file.
+func tail(path string, n int) []string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	lines := strings.Split(string(bytes.TrimRight(data, "\n")), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}
