@@ -10,6 +10,8 @@ PKGCONFIG := $(CURDIR)/build/pkgconfig
 export PKG_CONFIG_PATH := $(PKGCONFIG)
 export ROLLBENCH_PYTHON := $(PYTHON)
 GO_LDFLAGS := -X main.defaultPython=$(PYTHON) -X main.version=$(VERSION)
+# Read when a recipe runs, after cgo has written the file.
+GO := CGO_CPPFLAGS="$$(cat $(PKGCONFIG)/cgo_cppflags)" go
 
 # The project's own environment is built on demand; any other interpreter is
 # the user's to provide.
@@ -29,7 +31,7 @@ cgo: $(SETUP)
 	$(PYTHON) scripts/cgoflags.py $(PKGCONFIG) $(CURDIR)/pyembed/compat
 
 build: cgo
-	go build -ldflags '$(GO_LDFLAGS)' -o $(BIN) ./cmd/rollbench-inproc
+	$(GO) build -ldflags '$(GO_LDFLAGS)' -o $(BIN) ./cmd/rollbench-inproc
 
 # The main job on the built-in tiny model, sized to finish in minutes on a
 # CPU: 4 prompts x n=2, 128 + 64 tokens.
@@ -38,10 +40,10 @@ demo: build
 
 check: cgo
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	go vet ./...
+	$(GO) vet ./...
 
 test-go: build
-	$(CPU_ENV) ROLLBENCH_BIN=$(BIN) go test -count=1 -timeout 40m ./...
+	$(CPU_ENV) ROLLBENCH_BIN=$(BIN) $(GO) test -count=1 -timeout 40m ./...
 
 test-python: $(SETUP)
 	cd python && HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q tests
@@ -51,7 +53,7 @@ test: check test-go test-python
 # rollbench-inproc against `vllm bench throughput`, alternating, on the tiny
 # model; writes benchmarks/offline.{md,json}.
 bench-offline: build
-	$(CPU_ENV) go run ./cmd/bench-offline --rollbench $(BIN) --vllm $(dir $(PYTHON))vllm
+	$(CPU_ENV) $(GO) run ./cmd/bench-offline --rollbench $(BIN) --vllm $(dir $(PYTHON))vllm
 
 # Re-resolve python/requirements-cpu.txt after editing requirements-cpu.in.
 lock: $(SETUP)

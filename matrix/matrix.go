@@ -78,17 +78,16 @@ func Run(ctx context.Context, o Options, plan []Planned) (Outcome, error) {
 			out.Resumed++
 			fmt.Fprintf(o.Progress, "%s: complete in an earlier run, kept\n", tag)
 			continue
-		case p.Skip != "":
-			out.Skipped++
-			fmt.Fprintf(o.Progress, "%s: skipped: %s\n", tag, p.Skip)
-			if err := result.Write(path, record(o, p, result.StatusSkipped, p.Skip)); err != nil {
-				return out, err
+		case p.Skip != "" || p.Fail != "":
+			status, reason := result.StatusSkipped, p.Skip
+			if p.Fail != "" {
+				status, reason = result.StatusFailed, p.Fail
+				out.Failed++
+			} else {
+				out.Skipped++
 			}
-			continue
-		case p.Fail != "":
-			out.Failed++
-			fmt.Fprintf(o.Progress, "%s: failed: %s\n", tag, p.Fail)
-			if err := result.Write(path, record(o, p, result.StatusFailed, p.Fail)); err != nil {
+			fmt.Fprintf(o.Progress, "%s: %s: %s\n", tag, status, reason)
+			if err := result.Write(path, record(o, p, status, reason)); err != nil {
 				return out, err
 			}
 			continue

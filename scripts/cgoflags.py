@@ -5,6 +5,10 @@ libpython in 3.8. This writes a python3.pc with the embedding flags of the
 interpreter running this script (a venv resolves to its base installation),
 the compat include directory first, and an rpath so the binary finds
 libpython without LD_LIBRARY_PATH.
+
+It also writes cgo_cppflags, the same include flags for CGO_CPPFLAGS: the go
+command does not key its build cache on pkg-config's output, so without them
+a build for another interpreter would reuse objects compiled for the last.
 """
 
 import os
@@ -24,6 +28,8 @@ def main() -> int:
     ldversion = sysconfig.get_config_var("LDVERSION")
     include = sysconfig.get_path("include")
     os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "cgo_cppflags"), "w") as f:
+        f.write(f"-I{compat_dir} -I{include}\n")
     with open(os.path.join(out_dir, "python3.pc"), "w") as f:
         f.write(f"""Name: python3
 Description: embedding flags for {sys.executable}

@@ -111,27 +111,20 @@ func (s Spec) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	r, e := s.Rollout, s.Engine
-	if r.NumPrompts < 1 {
-		bad("--num-prompts must be at least 1, got %d", r.NumPrompts)
+	atLeast := func(flag string, v, min int) {
+		if v < min {
+			bad("%s must be at least %d, got %d", flag, min, v)
+		}
 	}
-	if r.N < 1 {
-		bad("-n must be at least 1, got %d", r.N)
-	}
-	if r.InputLen < 1 {
-		bad("--input-len must be at least 1, got %d", r.InputLen)
-	}
-	if r.OutputLen < 1 {
-		bad("--output-len must be at least 1, got %d", r.OutputLen)
-	}
-	if r.WarmupPrompts < 0 {
-		bad("--warmup-prompts must not be negative, got %d", r.WarmupPrompts)
-	}
+	atLeast("--num-prompts", r.NumPrompts, 1)
+	atLeast("-n", r.N, 1)
+	atLeast("--input-len", r.InputLen, 1)
+	atLeast("--output-len", r.OutputLen, 1)
+	atLeast("--warmup-prompts", r.WarmupPrompts, 0)
 	if _, err := ParseQuantization(string(e.Quant)); err != nil {
 		bad("--quant: %v", err)
 	}
-	if e.TensorParallelSize < 1 {
-		bad("--tensor-parallel-size must be at least 1, got %d", e.TensorParallelSize)
-	}
+	atLeast("--tensor-parallel-size", e.TensorParallelSize, 1)
 	if !slices.Contains(dtypes, e.Dtype) {
 		bad("--dtype must be one of %s, got %q", strings.Join(dtypes, ", "), e.Dtype)
 	}
@@ -141,12 +134,9 @@ func (s Spec) Validate() error {
 	if e.KVCacheMemoryBytes < 0 {
 		bad("--kv-cache-memory must not be negative, got %d", e.KVCacheMemoryBytes)
 	}
-	if e.MaxNumSeqs < 1 {
-		bad("--max-num-seqs must be at least 1, got %d", e.MaxNumSeqs)
-	}
-	if e.MaxModelLen < 1 {
-		bad("--max-model-len must be at least 1, got %d", e.MaxModelLen)
-	} else if r.InputLen > 0 && r.OutputLen > 0 && r.InputLen+r.OutputLen > e.MaxModelLen {
+	atLeast("--max-num-seqs", e.MaxNumSeqs, 1)
+	atLeast("--max-model-len", e.MaxModelLen, 1)
+	if e.MaxModelLen >= 1 && r.InputLen > 0 && r.OutputLen > 0 && r.InputLen+r.OutputLen > e.MaxModelLen {
 		bad("--input-len %d + --output-len %d = %d exceeds --max-model-len %d",
 			r.InputLen, r.OutputLen, r.InputLen+r.OutputLen, e.MaxModelLen)
 	}

@@ -38,7 +38,7 @@ func TestValidate(t *testing.T) {
 		{"bad dtype", func(s *Spec) { s.Engine.Dtype = "int3" }, []string{`--dtype must be one of auto, bfloat16, float16, float32, half, float, got "int3"`}},
 		{"several at once", func(s *Spec) { s.Rollout.NumPrompts = 0; s.Engine.MaxNumSeqs = 0; s.Engine.TensorParallelSize = 0 },
 			[]string{"--num-prompts must be at least 1", "--max-num-seqs must be at least 1", "--tensor-parallel-size must be at least 1"}},
-		{"negative warmup", func(s *Spec) { s.Rollout.WarmupPrompts = -1 }, []string{"--warmup-prompts must not be negative"}},
+		{"negative warmup", func(s *Spec) { s.Rollout.WarmupPrompts = -1 }, []string{"--warmup-prompts must be at least 0, got -1"}},
 		{"zero output", func(s *Spec) { s.Rollout.OutputLen = 0 }, []string{"--output-len must be at least 1, got 0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -185,6 +185,27 @@ func TestPythonWithoutVLLM(t *testing.T) {
 	assertNoSurvivors(t, mark)
 }
 
+func TestW8A16RefusedOnCPU(t *testing.T) {
+	// A checkpoint that declares a quantization passes the label check; the
+	// platform, known once vllm is imported, refuses W8A16 before loading.
+	model := filepath.Join(t.TempDir(), "w8a16")
+	copyDir(t, tinyModel(t), model)
+	config := filepath.Join(model, "config.json")
+	data, _ := os.ReadFile(config)
+	data = bytes.Replace(data, []byte("{"), []byte(`{"quantization_config": {"quant_method": "compressed-tensors"},`), 1)
+	if err := os.WriteFile(config, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runBinary(t, nil, append([]string{"--model", model, "--quant", "w8a16", "--output-dir", t.TempDir()}, smallRollout...)...)
+	want := "rollbench-inproc: w8a16 is not supported on this platform (cpu): vLLM has no int8 weight-only kernel for CPUs"
+	if r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, want 1 with %q:\n%s", r.code, want, lastLines(r.stderr, 10))
+	}
+	if strings.Contains(r.stderr, "init engine") {
+		t.Error("an engine was started for a refused quantization")
+	}
+}
+
 func TestVLLMExceptionIsShown(t *testing.T) {
 	model := filepath.Join(t.TempDir(), "broken")
 	copyDir(t, tinyModel(t), model)

@@ -1,0 +1,222 @@
+package loadgen
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// Metrics describes a run from its results. Set MaxConcurrency, Add every
+// Result (in any order), then Close. Requests are counted once however many
+// samples they carry; latencies are per sample, over completed samples only.
+type Metrics struct {
+	// MaxConcurrency is the run's cap, reported as vllm bench serve's
+	// max_concurrency.
+	MaxConcurrency int `json:"max_concurrency"`
+
+	// DurationS runs from the run's start to the end of its last response.
+	DurationS float64 `json:"duration_s"`
+
+	Requests          int `json:"requests"`
+	CompletedRequests int `json:"completed_requests"`
+	FailedRequests    int `json:"failed_requests"`
+	Samples           int `json:"samples"`
+	CompletedSamples  int `json:"completed_samples"`
+	FailedSamples     int `json:"failed_samples"`
+
+	// InputTokens and OutputTokens sum over completed requests, each counted
+	// once: prompt tokens per request sent (so a prompt sent n times in
+	// per-sample mode counts n times, as vllm bench serve counts it), output
+	// tokens from the server's usage, or from the stream for a request
+	// without usage (UsageMissing counts those).
+	InputTokens  int `json:"input_tokens"`
+	OutputTokens int `json:"output_tokens"`
+	// StreamOutputTokens is the stream's count over the same requests.
+	StreamOutputTokens int `json:"stream_output_tokens"`
+	UsageMissing       int `json:"usage_missing"`
+	// TokenMismatches counts completed requests whose usage and stream
+	// counts differ.
+	TokenMismatches int `json:"token_mismatches"`
+
+	RequestThroughput    float64 `json:"request_throughput"`
+	OutputThroughput     float64 `json:"output_throughput"`
+	TotalTokenThroughput float64 `json:"total_token_throughput"`
+
+	// TTFT, TPOT, ITL (every gap of every sample pooled) and E2EL are in
+	// milliseconds over completed samples; TPOT only over samples with more
+	// than one output token.
+	TTFT Summary `json:"ttft_ms"`
+	TPOT Summary `json:"tpot_ms"`
+	ITL  Summary `json:"itl_ms"`
+	E2EL Summary `json:"e2el_ms"`
+
+	// SendLag is the client's delay per request sent: actual send minus
+	// scheduled send. It includes waiting for a concurrency slot when there
+	// are more requests than MaxConcurrency. ClientOverhead is the client's
+	// own cost: from the moment a slot was free to the request written on
+	// its connection (which includes opening the connection).
+	SendLag        Summary `json:"send_lag_ms"`
+	ClientOverhead Summary `json:"client_overhead_ms"`
+
+	FinishReasons map[string]int `json:"finish_reasons"`
+	// Notes say what the numbers leave out or rest on, as footnotes.
+	Notes []string `json:"notes,omitempty"`
+
+	requests              map[int]*requestTally
+	ttft, tpot, itl, e2el []float64
+	firstError            string
+	perRequestUsage       bool
+	doneMs                float64
+}
+
+type requestTally struct {
+	failed, sent, wrote, hasUsage bool
+	prompt, usage, stream         int
+	sendLag, overhead             float64
+}
+
+// Compute returns the Metrics of results.
+func Compute(results []Result, maxConcurrency int) Metrics {
+	m := Metrics{MaxConcurrency: maxConcurrency}
+	for _, r := range results {
+		m.Add(r)
+	}
+	m.Close()
+	return m
+}
+
+// Add accounts one result.
+func (m *Metrics) Add(r Result) {
+	if m.requests == nil {
+		m.requests = map[int]*requestTally{}
+		m.FinishReasons = map[string]int{}
+	}
+	q := m.requests[r.Request]
+	if q == nil {
+		q = &requestTally{
+			sent: r.Sent, wrote: r.WroteMs > 0, hasUsage: r.HasUsage, prompt: r.PromptTokens, usage: r.UsageOutputTokens,
+			sendLag: r.SentMs - r.ScheduledMs, overhead: r.WroteMs - r.ReadyMs,
+		}
+		m.requests[r.Request] = q
+	}
+	q.stream += r.StreamOutputTokens
+	m.perRequestUsage = m.perRequestUsage || r.UsagePerRequest
+	m.Samples++
+	if r.Sent {
+		m.doneMs = max(m.doneMs, r.DoneMs)
+	}
+	if !r.OK() {
+		q.failed = true
+		m.FailedSamples++
+		if m.firstError == "" {
+			m.firstError = r.Error
+		}
+		return
+	}
+	m.CompletedSamples++
+	m.FinishReasons[r.FinishReason]++
+	m.ttft = append(m.ttft, r.TTFTMs)
+	m.e2el = append(m.e2el, r.E2ELMs)
+	m.itl = append(m.itl, r.ITLMs...)
+	if r.OutputTokens() > 1 {
+		m.tpot = append(m.tpot, r.TPOTMs)
+	}
+}
+
+// Close computes the totals, rates and statistics.
+func (m *Metrics) Close() {
+	m.DurationS = m.doneMs / 1000
+	var sendLag, overhead []float64
+	for _, id := range slices.Sorted(maps.Keys(m.requests)) {
+		q := m.requests[id]
+		m.Requests++
+		if q.sent {
+			sendLag = append(sendLag, q.sendLag)
+			if q.wrote {
+				overhead = append(overhead, q.overhead)
+			}
+		}
+		if q.failed {
+			m.FailedRequests++
+			continue
+		}
+		m.CompletedRequests++
+		m.InputTokens += q.prompt
+		m.StreamOutputTokens += q.stream
+		switch {
+		case !q.hasUsage:
+			m.UsageMissing++
+			m.OutputTokens += q.stream
+		default:
+			m.OutputTokens += q.usage
+			if q.usage != q.stream {
+				m.TokenMismatches++
+			}
+		}
+	}
+	if m.DurationS > 0 {
+		m.RequestThroughput = float64(m.CompletedRequests) / m.DurationS
+		m.OutputThroughput = float64(m.OutputTokens) / m.DurationS
+		m.TotalTokenThroughput = float64(m.InputTokens+m.OutputTokens) / m.DurationS
+	}
+	m.TTFT, m.TPOT, m.ITL, m.E2EL = Summarize(m.ttft), Summarize(m.tpot), Summarize(m.itl), Summarize(m.e2el)
+	m.SendLag, m.ClientOverhead = Summarize(sendLag), Summarize(overhead)
+	m.notes()
+}
+
+func (m *Metrics) notes() {
+	add := func(format string, args ...any) { m.Notes = append(m.Notes, fmt.Sprintf(format, args...)) }
+	if m.FailedSamples > 0 {
+		add("%d of %d samples (%d of %d requests) failed and are left out of the latency statistics and token counts; first error: %s",
+			m.FailedSamples, m.Samples, m.FailedRequests, m.Requests, m.firstError)
+	}
+	if m.UsageMissing > 0 {
+		add("%d completed requests reported no usage: their output tokens are counted from the stream", m.UsageMissing)
+	}
+	if m.TokenMismatches > 0 {
+		add("%d completed requests have usage.completion_tokens different from the tokens counted in the stream", m.TokenMismatches)
+	}
+	if m.perRequestUsage {
+		add("with n choices in a request, usage covers the whole request: output tokens count each request once; per-sample TPOT uses the stream's count")
+	}
+	if m.Requests > m.MaxConcurrency && m.MaxConcurrency > 0 {
+		add("%d requests for %d concurrency slots: send lag includes waiting for a slot", m.Requests, m.MaxConcurrency)
+	}
+	for _, s := range []struct {
+		name string
+		sum  Summary
+	}{{"TTFT", m.TTFT}, {"TPOT", m.TPOT}, {"ITL", m.ITL}, {"E2EL", m.E2EL}} {
+		if s.sum.Warning != "" {
+			add("%s: %s", s.name, s.sum.Warning)
+		}
+	}
+}
+
+// VLLMKeys returns the keys vllm bench serve --save-result writes, with its
+// names and meanings: duration in seconds, completed and failed requests,
+// token totals, throughputs per second, max_concurrency, and for ttft, tpot,
+// itl and e2el: mean_, median_, std_ and p50_, p90_, p95_, p99_ <metric>_ms
+// (vLLM writes p{P}_{metric}_ms for each --metric-percentiles value).
+func (m *Metrics) VLLMKeys() map[string]any {
+	out := map[string]any{
+		"duration":               m.DurationS,
+		"completed":              m.CompletedRequests,
+		"failed":                 m.FailedRequests,
+		"total_input_tokens":     m.InputTokens,
+		"total_output_tokens":    m.OutputTokens,
+		"request_throughput":     m.RequestThroughput,
+		"output_throughput":      m.OutputThroughput,
+		"total_token_throughput": m.TotalTokenThroughput,
+		"max_concurrency":        m.MaxConcurrency,
+	}
+	for name, s := range map[string]Summary{"ttft": m.TTFT, "tpot": m.TPOT, "itl": m.ITL, "e2el": m.E2EL} {
+		out["mean_"+name+"_ms"] = s.Mean
+		out["median_"+name+"_ms"] = s.Median
+		out["std_"+name+"_ms"] = s.Std
+		out["p50_"+name+"_ms"] = s.P50
+		out["p90_"+name+"_ms"] = s.P90
+		out["p95_"+name+"_ms"] = s.P95
+		out["p99_"+name+"_ms"] = s.P99
+	}
+	return out
+}

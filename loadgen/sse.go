@@ -1,0 +1,272 @@
+package loadgen
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// DefaultMaxEvent bounds the size of one event (its longest line and its
+// joined data), so a misbehaving server cannot make a request hold unbounded
+// memory.
+const DefaultMaxEvent = 4 << 20
+
+// ErrEventTooLarge is returned by EventReader.Next for a line or an event
+// larger than its limit.
+var ErrEventTooLarge = errors.New("server-sent event too large")
+
+// EventReader reads server-sent events as the WHATWG EventSource format
+// defines them: lines end in "\n", "\r\n" or "\r"; a line starting with ':'
+// is a comment; "data:" lines (one leading space after the colon dropped)
+// accumulate, joined by "\n"; an empty line ends the event. Other fields
+// (event, id, retry) are ignored, and an event without data is not
+// returned. Unlike the specification, an event cut off by the end of the
+// stream is still returned, the way vLLM's own client accepts a final
+// "data: [DONE]" without its blank line. A lone "\r" is only seen once a
+// "\n" (or the end of the stream) follows it, which no server sending
+// "\n" or "\r\n" notices.
+type EventReader struct {
+	r       *bufio.Reader
+	max     int
+	long    []byte // a line longer than r's buffer, assembled
+	rest    []byte // the lines of the current read not yet taken
+	hasRest bool
+	started bool
+	data    []byte
+	hasData bool
+}
+
+// NewEventReader reads events from r, each at most DefaultMaxEvent bytes.
+func NewEventReader(r io.Reader) *EventReader {
+	return &EventReader{r: bufio.NewReaderSize(r, 16<<10), max: DefaultMaxEvent}
+}
+
+// Next returns the data of the next event. The slice is valid until the next
+// call. At the end of the stream it returns io.EOF; any other error is the
+// reader's or ErrEventTooLarge.
+func (e *EventReader) Next() ([]byte, error) {
+	if !e.hasData {
+		e.data = e.data[:0]
+	}
+	for {
+		line, err := e.line()
+		if err != nil {
+			if err == io.EOF && e.hasData {
+				return e.dispatch(), nil
+			}
+			return nil, err
+		}
+		if len(line) == 0 {
+			if e.hasData {
+				return e.dispatch(), nil
+			}
+			continue
+		}
+		if line[0] == ':' {
+			continue
+		}
+		field, value, _ := bytes.Cut(line, []byte(":"))
+		if string(field) != "data" {
+			continue
+		}
+		value = bytes.TrimPrefix(value, []byte(" "))
+		if len(e.data)+len(value)+1 > e.max {
+			return nil, ErrEventTooLarge
+		}
+		if e.hasData {
+			e.data = append(e.data, '\n')
+		}
+		e.data = append(e.data, value...)
+		e.hasData = true
+	}
+}
+
+func (e *EventReader) dispatch() []byte {
+	e.hasData = false
+	return e.data
+}
+
+// line returns the next line without its terminator.
+func (e *EventReader) line() ([]byte, error) {
+	if e.hasRest {
+		i := bytes.IndexByte(e.rest, '\r')
+		if i < 0 {
+			e.hasRest = false
+			return e.rest, nil
+		}
+		line := e.rest[:i]
+		e.rest = e.rest[i+1:]
+		return line, nil
+	}
+	seg, err := e.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		e.long = append(e.long[:0], seg...)
+		for err == bufio.ErrBufferFull {
+			if len(e.long) > e.max {
+				return nil, ErrEventTooLarge
+			}
+			seg, err = e.r.ReadSlice('\n')
+			e.long = append(e.long, seg...)
+		}
+		seg = e.long
+	}
+	if len(seg) > e.max {
+		return nil, ErrEventTooLarge
+	}
+	if err != nil && (err != io.EOF || len(seg) == 0) {
+		return nil, err
+	}
+	if !e.started {
+		e.started = true
+		seg = bytes.TrimPrefix(seg, []byte("\xef\xbb\xbf"))
+	}
+	seg = bytes.TrimSuffix(seg, []byte("\n"))
+	seg = bytes.TrimSuffix(seg, []byte("\r"))
+	e.rest, e.hasRest = seg, true
+	return e.line()
+}
+
+// Chunk is what one event of a /v1/completions stream says.
+type Chunk struct {
+	// Done is set by "data: [DONE]", the end of the stream.
+	Done    bool
+	Choices []ChoiceDelta
+	// Usage is the server's token count, set when the event carries usage
+	// with a completion_tokens number (vLLM sends it once, in a final chunk
+	// with no choices, when stream_options.include_usage is set).
+	Usage *Usage
+	// Error describes an error payload; empty when there is none.
+	Error string
+}
+
+// ChoiceDelta is one choice's part of a chunk.
+type ChoiceDelta struct {
+	Index int
+	Text  string
+	// TokenIDs is how many ids the choice's token_ids field lists (vLLM
+	// sends them with "return_token_ids": true; null otherwise).
+	TokenIDs     int
+	FinishReason string
+}
+
+// Tokens is how many output tokens the delta carries as far as the stream
+// can tell: the number of token ids when the server lists them, otherwise
+// one for a delta with text and none for one without.
+func (c ChoiceDelta) Tokens() int {
+	if c.TokenIDs > 0 {
+		return c.TokenIDs
+	}
+	if c.Text != "" {
+		return 1
+	}
+	return 0
+}
+
+// Usage is a response's token count as the server reports it.
+type Usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+}
+
+type wireChunk struct {
+	Object  string          `json:"object"`
+	Message string          `json:"message"`
+	Type    string          `json:"type"`
+	Error   json.RawMessage `json:"error"`
+	Choices []struct {
+		Index        int     `json:"index"`
+		Text         string  `json:"text"`
+		FinishReason *string `json:"finish_reason"`
+		TokenIDs     []int   `json:"token_ids"`
+	} `json:"choices"`
+	Usage *struct {
+		PromptTokens     *int `json:"prompt_tokens"`
+		CompletionTokens *int `json:"completion_tokens"`
+	} `json:"usage"`
+}
+
+type wireError struct {
+	Message string          `json:"message"`
+	Type    string          `json:"type"`
+	Code    json.RawMessage `json:"code"`
+}
+
+// DecodeChunk decodes one event's data. It understands vLLM's chunks, its
+// usage-only final chunk, "[DONE]", and both error shapes vLLM has used:
+// {"error": {"message", "type", "code"}} and {"object": "error", "message"}.
+func DecodeChunk(data []byte) (Chunk, error) {
+	data = bytes.TrimSpace(data)
+	if string(data) == "[DONE]" {
+		return Chunk{Done: true}, nil
+	}
+	var w wireChunk
+	if err := json.Unmarshal(data, &w); err != nil {
+		return Chunk{}, fmt.Errorf("decoding event %q: %w", clip(data, 80), err)
+	}
+	c := Chunk{Error: describeError(w)}
+	if len(w.Choices) > 0 {
+		c.Choices = make([]ChoiceDelta, len(w.Choices))
+		for i, ch := range w.Choices {
+			c.Choices[i] = ChoiceDelta{Index: ch.Index, Text: ch.Text, TokenIDs: len(ch.TokenIDs)}
+			if ch.FinishReason != nil {
+				c.Choices[i].FinishReason = *ch.FinishReason
+			}
+		}
+	}
+	if u := w.Usage; u != nil && u.CompletionTokens != nil {
+		c.Usage = &Usage{CompletionTokens: *u.CompletionTokens}
+		if u.PromptTokens != nil {
+			c.Usage.PromptTokens = *u.PromptTokens
+		}
+	}
+	return c, nil
+}
+
+func describeError(w wireChunk) string {
+	if w.Object == "error" {
+		return joinError(w.Type, w.Message, nil)
+	}
+	raw := bytes.TrimSpace(w.Error)
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var e wireError
+	if json.Unmarshal(raw, &e) == nil && (e.Message != "" || e.Type != "") {
+		return joinError(e.Type, e.Message, e.Code)
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil && s != "" {
+		return s
+	}
+	return clip(raw, 200)
+}
+
+func joinError(typ, msg string, code json.RawMessage) string {
+	var b strings.Builder
+	if typ != "" {
+		b.WriteString(typ)
+		b.WriteString(": ")
+	}
+	if msg == "" {
+		msg = "(no message)"
+	}
+	b.WriteString(msg)
+	if c := strings.Trim(string(bytes.TrimSpace(code)), `"`); c != "" && c != "null" {
+		b.WriteString(" (code ")
+		b.WriteString(c)
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// clip returns b as a string of at most n bytes, marked when cut.
+func clip(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "..."
+}
