@@ -275,8 +275,8 @@ func TestServerDies(t *testing.T) {
 	for _, r := range results {
 		if !r.OK() {
 			failed++
-			if !r.Sent || r.Status == 200 && r.StreamOutputTokens > 0 {
-				t.Errorf("failed result %+v", r)
+			if !r.Sent {
+				t.Errorf("failed result %+v was never sent; only a cancelled run skips requests", r)
 			}
 		}
 	}

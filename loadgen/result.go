@@ -106,7 +106,7 @@ type choiceTally struct {
 func newTally(n, maxTokens int) *tally {
 	t := &tally{choices: make([]choiceTally, n)}
 	for i := range t.choices {
-		t.choices[i].itl = make([]float64, 0, max(0, min(maxTokens, 1<<16)-1))
+		t.choices[i].itl = make([]float64, 0, min(max(0, maxTokens-1), 1024))
 	}
 	return t
 }

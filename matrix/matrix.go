@@ -5,7 +5,6 @@
 package matrix
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,10 +13,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/rollbench/rollbench/logtail"
 	"github.com/rollbench/rollbench/offline"
 	"github.com/rollbench/rollbench/proctree"
 	"github.com/rollbench/rollbench/result"
@@ -167,7 +166,7 @@ func runOne(ctx context.Context, o Options, p Planned) (*result.Offline, error) 
 	_ = os.Remove(childResult)
 	failed := func(reason string) *result.Offline {
 		r := record(o, p, result.StatusFailed, reason)
-		r.Log, r.LogTail = log, tail(log, 20)
+		r.Log, r.LogTail = log, logtail.Lines(log, 20)
 		return r
 	}
 	if err := result.Write(spec, p.Experiment); err != nil {
@@ -190,6 +189,7 @@ func runOne(ctx context.Context, o Options, p Planned) (*result.Offline, error) 
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	var tree []int // the child's engine processes, once they exist
 
 	timer := time.NewTimer(o.Timeout)
 	defer timer.Stop()
@@ -198,14 +198,15 @@ func runOne(ctx context.Context, o Options, p Planned) (*result.Offline, error) 
 	case waitErr = <-exited:
 	case <-timer.C:
 		stopCause = fmt.Errorf("time limit of %s exceeded", o.Timeout)
+		tree = proctree.Descendants(cmd.Process.Pid)
 		waitErr = stop(cmd, exited, o.Grace)
 	case <-ctx.Done():
 		stopCause = context.Cause(ctx)
+		tree = proctree.Descendants(cmd.Process.Pid)
 		waitErr = stop(cmd, exited, o.Grace)
 	}
 	// Anything of the child's still alive, in its group or not, goes now.
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	proctree.Kill(cmd.Process.Pid, syscall.SIGKILL)
+	proctree.KillGroup(cmd.Process.Pid, tree)
 
 	var r *result.Offline
 	if data, err := os.ReadFile(childResult); err == nil {
@@ -224,7 +225,7 @@ func runOne(ctx context.Context, o Options, p Planned) (*result.Offline, error) 
 	}
 	r.Log = log
 	if r.Status != result.StatusOK && len(r.LogTail) == 0 {
-		r.LogTail = tail(log, 20)
+		r.LogTail = logtail.Lines(log, 20)
 	}
 	if ctx.Err() != nil {
 		return r, stopCause
@@ -240,7 +241,7 @@ func stop(cmd *exec.Cmd, exited <-chan error, grace time.Duration) error {
 	case err := <-exited:
 		return err
 	case <-time.After(grace):
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		proctree.KillGroup(cmd.Process.Pid, nil)
 		return <-exited
 	}
 }
@@ -257,17 +258,4 @@ func describeExit(err error) string {
 		return err.Error()
 	}
 	return "exited with status 0"
-}
-
-// tail returns the last n lines of a file.
-func tail(path string, n int) []string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
-	lines := strings.Split(string(bytes.TrimRight(data, "\n")), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return lines
 }

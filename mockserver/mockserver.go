@@ -375,14 +375,28 @@ func (s *Server) respond(ctx context.Context, w http.ResponseWriter, p plan) {
 		}
 	}
 	out := p.n * p.length
-	resp := map[string]any{
-		"id": p.id, "object": "text_completion", "created": p.created, "model": p.model,
-		"choices": choices, "service_tier": nil, "system_fingerprint": nil,
-		"usage": map[string]any{
-			"prompt_tokens": p.promptTokens, "total_tokens": p.promptTokens + out, "completion_tokens": out,
-			"prompt_tokens_details": nil, "completion_tokens_details": nil,
-		},
-		"kv_transfer_params": nil, "ec_transfer_params": nil, "metrics": nil,
+	type usage struct {
+		PromptTokens            int `json:"prompt_tokens"`
+		TotalTokens             int `json:"total_tokens"`
+		CompletionTokens        int `json:"completion_tokens"`
+		PromptTokensDetails     any `json:"prompt_tokens_details"`
+		CompletionTokensDetails any `json:"completion_tokens_details"`
+	}
+	resp := struct {
+		ID                string   `json:"id"`
+		Object            string   `json:"object"`
+		Created           int64    `json:"created"`
+		Model             string   `json:"model"`
+		Choices           []choice `json:"choices"`
+		ServiceTier       any      `json:"service_tier"`
+		SystemFingerprint any      `json:"system_fingerprint"`
+		Usage             usage    `json:"usage"`
+		KVTransferParams  any      `json:"kv_transfer_params"`
+		ECTransferParams  any      `json:"ec_transfer_params"`
+		Metrics           any      `json:"metrics"`
+	}{
+		ID: p.id, Object: "text_completion", Created: p.created, Model: p.model, Choices: choices,
+		Usage: usage{PromptTokens: p.promptTokens, TotalTokens: p.promptTokens + out, CompletionTokens: out},
 	}
 	s.tokens.Add(int64(out))
 	writeJSON(w, http.StatusOK, resp)
@@ -398,9 +412,17 @@ func (s *Server) models(w http.ResponseWriter, _ *http.Request) {
 	})
 }
 
-// writeError answers with vLLM's error object.
+// writeError answers with vLLM's error object, its fields in vLLM's order.
 func writeError(w http.ResponseWriter, status int, typ, msg string) {
-	writeJSON(w, status, map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": status}})
+	type info struct {
+		Message string `json:"message"`
+		Type    string `json:"type"`
+		Param   any    `json:"param"`
+		Code    int    `json:"code"`
+	}
+	writeJSON(w, status, struct {
+		Error info `json:"error"`
+	}{info{Message: msg, Type: typ, Code: status}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

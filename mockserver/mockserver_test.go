@@ -146,6 +146,11 @@ func TestNonStreaming(t *testing.T) {
 	srv := httptest.NewServer(New(Options{}))
 	defer srv.Close()
 	status, body := post(t, srv.URL, `{"model":"x","prompt":[1,2,3,4],"max_tokens":3,"n":2}`)
+	// The fields vLLM 0.32's CompletionResponse.model_dump() has, in order.
+	keys := regexp.MustCompile(`^\{"id":"cmpl-1","object":"text_completion","created":\d+,"model":"x","choices":\[\{"index":0,"text":" tok tok tok","logprobs":null,"finish_reason":"length","stop_reason":null,"token_ids":null,"prompt_logprobs":null,"prompt_token_ids":null,"routed_experts":null\},.*\],"service_tier":null,"system_fingerprint":null,"usage":\{"prompt_tokens":4,"total_tokens":10,"completion_tokens":6,"prompt_tokens_details":null,"completion_tokens_details":null\},"kv_transfer_params":null,"ec_transfer_params":null,"metrics":null\}$`)
+	if !keys.MatchString(body) {
+		t.Errorf("response is not shaped like vLLM's:\n%s", body)
+	}
 	var resp struct {
 		Object  string
 		Model   string
@@ -186,7 +191,7 @@ func TestErrors(t *testing.T) {
 		{`{"prompt":[[1,2]]}`, "BadRequestError", "prompt must be one non-empty string or list of token ids (the mock server takes one prompt per request)", 400},
 	} {
 		status, body := post(t, srv.URL, tc.body)
-		want := fmt.Sprintf(`{"error":{"code":%d,"message":%q,"param":null,"type":%q}}`, tc.status, tc.msg, tc.typ)
+		want := fmt.Sprintf(`{"error":{"message":%q,"type":%q,"param":null,"code":%d}}`, tc.msg, tc.typ, tc.status)
 		if status != tc.status || body != want {
 			t.Errorf("%s: %d %s\nwant %d %s", tc.body, status, body, tc.status, want)
 		}

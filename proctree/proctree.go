@@ -62,3 +62,13 @@ func Kill(pid int, sig syscall.Signal) int {
 	}
 	return n
 }
+
+// KillGroup kills process group pgid and every process in tree, a list of
+// descendants taken while they were still attached: once a parent dies its
+// children are reparented and no longer found below it.
+func KillGroup(pgid int, tree []int) {
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	for _, p := range tree {
+		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
+}
