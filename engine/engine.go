@@ -41,18 +41,9 @@ func Open(ctx context.Context, in *pyembed.Interpreter, kwargs map[string]any) (
 	return e, nil
 }
 
-// Vocabulary is what prompts may be drawn from.
-type Vocabulary struct {
-	// Size is the number of ids the tokenizer knows (which may be fewer
-	// than the model's embedding rows).
-	Size int `json:"size"`
-	// Special are the ids of special tokens (EOS, chat markers).
-	Special []int `json:"special"`
-}
-
 // Vocabulary asks the engine's tokenizer.
-func (e *Engine) Vocabulary(ctx context.Context) (Vocabulary, error) {
-	var v Vocabulary
+func (e *Engine) Vocabulary(ctx context.Context) (workload.Vocabulary, error) {
+	var v workload.Vocabulary
 	err := e.in.Do(ctx, func(s *pyembed.Scope) error {
 		tok, err := s.Object(e.llm).CallMethod("get_tokenizer", nil, nil)
 		if err != nil {
@@ -69,7 +60,7 @@ func (e *Engine) Vocabulary(ctx context.Context) (Vocabulary, error) {
 		return err
 	})
 	if err != nil {
-		return Vocabulary{}, fmt.Errorf("read vocabulary: %w", err)
+		return workload.Vocabulary{}, fmt.Errorf("read vocabulary: %w", err)
 	}
 	return v, nil
 }

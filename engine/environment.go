@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/rollbench/rollbench/pyembed"
+	"github.com/rollbench/rollbench/workload"
 )
 
 // Environment is what a result needs to be reproduced and compared: the
@@ -53,6 +54,11 @@ func Describe(ctx context.Context, in *pyembed.Interpreter) (Environment, error)
 	err := in.Do(ctx, func(s *pyembed.Scope) error {
 		var err error
 		if env.VLLM, err = moduleVersion(s, "vllm"); err != nil {
+			var pe *pyembed.Error
+			if errors.As(err, &pe) && pe.Type == "ModuleNotFoundError" {
+				return fmt.Errorf("%s cannot import vllm (%s); install vLLM there or choose another interpreter with --python",
+					info.Executable, pe.Message)
+			}
 			return err
 		}
 		if env.Torch, err = moduleVersion(s, "torch"); err != nil {
@@ -66,10 +72,16 @@ func Describe(ctx context.Context, in *pyembed.Interpreter) (Environment, error)
 		}
 		return describePlatform(s, &env)
 	})
-	if err != nil {
-		return env, fmt.Errorf("describe environment: %w", err)
+	return env, err
+}
+
+// Supports refuses what the platform cannot run, rather than let a
+// fallback produce a number that is not what was asked for.
+func (env Environment) Supports(q workload.Quantization) error {
+	if env.Platform == "cpu" && q == workload.W8A16 {
+		return errors.New("w8a16 is not supported on this platform (cpu): vLLM has no int8 weight-only kernel for CPUs")
 	}
-	return env, nil
+	return nil
 }
 
 func describePlatform(s *pyembed.Scope, env *Environment) error {

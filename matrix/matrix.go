@@ -17,14 +17,19 @@ import (
 	"time"
 
 	"github.com/rollbench/rollbench/logtail"
-	"github.com/rollbench/rollbench/offline"
 	"github.com/rollbench/rollbench/proctree"
 	"github.com/rollbench/rollbench/result"
+	"github.com/rollbench/rollbench/workload"
 )
 
 // Planned is one entry of the matrix.
 type Planned struct {
-	offline.Experiment
+	// Name (MODEL_QUANT), ModelName and Spec label the entry's result.
+	Name      string
+	ModelName string
+	Spec      workload.Spec
+	// Payload is what the child is given to run, as its experiment file.
+	Payload any
 	// Skip, when set, is why the experiment is not run; it is recorded as
 	// a skipped result.
 	Skip string
@@ -96,13 +101,13 @@ func Run(ctx context.Context, o Options, plan []Planned) (Outcome, error) {
 		r, err := runOne(ctx, o, p)
 		took := time.Since(began)
 		ran = append(ran, took)
-		if werr := result.Write(path, r); werr != nil {
+		if werr := result.Write(path, r.raw); werr != nil {
 			return out, werr
 		}
 		if r.Status == result.StatusOK {
 			out.OK++
 			fmt.Fprintf(o.Progress, "%s: ok, %.1f output tok/s, in %s; %s\n", tag,
-				r.Throughput.OutputTokensPerSecond, took.Round(time.Second), eta(start, ran, plan[i+1:]))
+				r.OutputTokensPerSecond(), took.Round(time.Second), eta(start, ran, plan[i+1:]))
 		} else {
 			out.Failed++
 			fmt.Fprintf(o.Progress, "%s: failed in %s: %s; %s\n", tag, took.Round(time.Second), r.Error, eta(start, ran, plan[i+1:]))
@@ -159,17 +164,17 @@ func record(o Options, p Planned, status, reason string) *result.Offline {
 
 // runOne runs p in a child process and returns its result, or a failed one
 // that says why there is none. The error is non-nil only when ctx ended.
-func runOne(ctx context.Context, o Options, p Planned) (*result.Offline, error) {
+func runOne(ctx context.Context, o Options, p Planned) (*outcome, error) {
 	log := logPath(o, p)
 	spec := filepath.Join(o.LogDir, p.Name+".experiment.json")
 	childResult := filepath.Join(o.LogDir, p.Name+".result.json")
 	_ = os.Remove(childResult)
-	failed := func(reason string) *result.Offline {
+	failed := func(reason string) *outcome {
 		r := record(o, p, result.StatusFailed, reason)
 		r.Log, r.LogTail = log, logtail.Lines(log, 20)
-		return r
+		return fromRecord(r)
 	}
-	if err := result.Write(spec, p.Experiment); err != nil {
+	if err := result.Write(spec, p.Payload); err != nil {
 		return failed(err.Error()), nil
 	}
 	logFile, err := os.Create(log)
@@ -208,29 +213,69 @@ func runOne(ctx context.Context, o Options, p Planned) (*result.Offline, error) 
 	// Anything of the child's still alive, in its group or not, goes now.
 	proctree.KillGroup(cmd.Process.Pid, tree)
 
-	var r *result.Offline
-	if data, err := os.ReadFile(childResult); err == nil {
-		r = &result.Offline{}
-		if err := json.Unmarshal(data, r); err != nil {
-			r = nil
-		}
-	}
+	r := readOutcome(childResult)
 	switch {
 	case stopCause != nil && r != nil && r.Status == result.StatusFailed:
-		r.Error = stopCause.Error() + ": " + r.Error
+		r.set("error", stopCause.Error()+": "+r.Error)
 	case stopCause != nil:
 		r = failed(stopCause.Error())
 	case r == nil:
 		r = failed(fmt.Sprintf("the experiment process %s without a result", describeExit(waitErr)))
 	}
-	r.Log = log
-	if r.Status != result.StatusOK && len(r.LogTail) == 0 {
-		r.LogTail = logtail.Lines(log, 20)
+	r.set("log", log)
+	if r.Status != result.StatusOK && r.raw["log_tail"] == nil {
+		r.set("log_tail", logtail.Lines(log, 20))
 	}
 	if ctx.Err() != nil {
 		return r, stopCause
 	}
 	return r, nil
+}
+
+// outcome is an experiment's result as the child wrote it, kept as raw JSON
+// so that fields of any result schema pass through unchanged.
+type outcome struct {
+	raw           map[string]any
+	Status, Error string
+}
+
+func readOutcome(path string) *outcome {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	r := &outcome{}
+	if json.Unmarshal(data, &r.raw) != nil {
+		return nil
+	}
+	r.Status, _ = r.raw["status"].(string)
+	r.Error, _ = r.raw["error"].(string)
+	return r
+}
+
+func fromRecord(rec *result.Offline) *outcome {
+	data, _ := json.Marshal(rec)
+	r := &outcome{Status: rec.Status, Error: rec.Error}
+	_ = json.Unmarshal(data, &r.raw)
+	return r
+}
+
+func (r *outcome) set(key string, v any) {
+	r.raw[key] = v
+	if key == "error" {
+		r.Error = v.(string)
+	}
+}
+
+// OutputTokensPerSecond reads the headline rate of an offline or an online
+// result.
+func (r *outcome) OutputTokensPerSecond() float64 {
+	if t, ok := r.raw["throughput"].(map[string]any); ok {
+		v, _ := t["output_tokens_per_second"].(float64)
+		return v
+	}
+	v, _ := r.raw["output_throughput"].(float64)
+	return v
 }
 
 // stop asks the child to shut its engine down, then kills its group. Only

@@ -4,7 +4,6 @@ package offline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -62,15 +61,10 @@ func run(ctx context.Context, in *pyembed.Interpreter, r *result.Offline) (err e
 	spec := r.Spec
 	start := time.Now()
 	if r.Environment, err = engine.Describe(ctx, in); err != nil {
-		var pe *pyembed.Error
-		if errors.As(err, &pe) && pe.Type == "ModuleNotFoundError" {
-			return fmt.Errorf("%s cannot import vllm (%s); install vLLM there or choose another interpreter with --python",
-				in.Info().Executable, pe.Message)
-		}
 		return err
 	}
 	r.Timings.Import = time.Since(start).Seconds()
-	if err := checkPlatform(r.Environment, spec.Engine.Quant); err != nil {
+	if err := r.Environment.Supports(spec.Engine.Quant); err != nil {
 		return err
 	}
 
@@ -125,14 +119,5 @@ func run(ctx context.Context, in *pyembed.Interpreter, r *result.Offline) (err e
 		OutputLen:   spec.Rollout.OutputLen,
 		ExactOutput: sampling.IgnoreEOS,
 	})...)
-	return nil
-}
-
-// checkPlatform refuses what the platform cannot run rather than let a
-// fallback produce a number that is not what was asked for.
-func checkPlatform(env engine.Environment, q workload.Quantization) error {
-	if env.Platform == "cpu" && q == workload.W8A16 {
-		return errors.New("w8a16 is not supported on this platform (cpu): vLLM has no int8 weight-only kernel for CPUs")
-	}
 	return nil
 }

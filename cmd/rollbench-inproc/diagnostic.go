@@ -8,7 +8,7 @@ import (
 
 	"github.com/rollbench/rollbench/config"
 	"github.com/rollbench/rollbench/engine"
-	"github.com/rollbench/rollbench/offline"
+	"github.com/rollbench/rollbench/result"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -75,9 +75,10 @@ func runDiagnostic(ctx context.Context, o offlineOptions, stdout io.Writer) erro
 
 	name := "diagnostic_" + modelName + "_bf16"
 	path := filepath.Join(o.outputDir, name+".json")
-	res, err := runAndSave(ctx, in, offline.Experiment{Name: name, ModelName: modelName, Spec: spec}, path)
+	saved, err := runAndSave(ctx, in, experiment{Name: name, ModelName: modelName, Spec: spec}, path)
+	res, _ := saved.(*result.Offline)
 	if err != nil {
-		if res == nil {
+		if saved == nil {
 			return c.fail("benchmark", err, "run with --verbose for the Python traceback")
 		}
 		return c.fail("benchmark", err, "the failed result and its error are in "+path+"; run with --verbose for the traceback")

@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/rollbench/rollbench/loadgen"
+	"github.com/rollbench/rollbench/online"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -37,13 +39,37 @@ type offlineOptions struct {
 	timeout    time.Duration
 	logDir     string
 	diagnostic bool
+
+	// Online mode: vllm serve driven by the Go client.
+	online         bool
+	mode           string
+	maxConcurrency int
+	port           int
+	saveRequests   bool
+	serverTimeout  time.Duration
+	serverArgs     []string
+}
+
+// experiment describes one run of these options under the given labels.
+func (o offlineOptions) experiment(name, modelName string, spec workload.Spec) experiment {
+	x := experiment{Name: name, ModelName: modelName, Spec: spec}
+	if o.online {
+		x.Online = &online.Options{Mode: loadgen.Mode(o.mode), MaxConcurrency: o.maxConcurrency, Port: o.port,
+			ReadyTimeout: o.serverTimeout, ServerArgs: o.serverArgs, LogDir: o.logDir}
+		if o.saveRequests {
+			x.Online.RequestsFile = filepath.Join(o.outputDir, name+".requests.jsonl")
+		}
+	}
+	return x
 }
 
 const offlineUsage = `Usage: rollbench-inproc [flags]
        rollbench-inproc --config FILE [--models a,b] [--quants bf16,w8a8] [flags]
        rollbench-inproc --diagnostic [--config FILE]
+       rollbench-inproc --online [--max-concurrency 128] [--port 8000] [flags]
        rollbench-inproc summarize DIR [--markdown | --csv]
        rollbench-inproc tiny-model --out DIR [--quant bf16|w8a8]
+       rollbench-inproc mock-server [--port 8000] [--tokens-per-second N]
 
 Measures one RL rollout step (verl's GRPO generation: --num-prompts prompts x
 -n samples, submitted together) on vLLM running inside this process, and
@@ -54,6 +80,11 @@ With --config it runs every selected model x quantization of a models file,
 each in a child process of its own, BF16 first, skipping variants the file
 does not configure, and writes summary.txt, summary.csv and summary.md (with
 speedups against BF16) next to the results.
+
+--online starts vllm serve with the same engine arguments instead, drives it
+with rollbench's Go streaming client (every sample its own request, all
+submitted at once, at most --max-concurrency in flight) and reports TTFT,
+TPOT, ITL and E2EL; the server is stopped afterwards, also on Ctrl-C.
 
 --diagnostic checks the setup: the first configured model's BF16 checkpoint
 (the tiny model without --config), the interpreter, vllm, a 4-prompt run, the
@@ -93,7 +124,14 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 	fs.StringVar(&o.modelBase, "model-base", os.Getenv("ROLLBENCH_MODEL_BASE"), "with --config: directory relative model paths are under (default: $ROLLBENCH_MODEL_BASE, else the file's model_base)")
 	fs.BoolVar(&o.resume, "resume", false, "with --config: keep results that are already complete instead of running them again")
 	fs.DurationVar(&o.timeout, "timeout", time.Hour, "with --config: time limit of each experiment")
-	fs.StringVar(&o.logDir, "log-dir", "benchmark_logs", "with --config: directory for each experiment's log (the engine's output)")
+	fs.StringVar(&o.logDir, "log-dir", "benchmark_logs", "with --config or --online: directory for each experiment's and server's log (the engine's output)")
+	fs.BoolVar(&o.online, "online", false, "start vllm serve with the same engine arguments and measure it over HTTP (TTFT, TPOT, ITL, E2EL)")
+	fs.StringVar(&o.mode, "request-shape", string(loadgen.PerSample), "with --online: per-sample (every sample its own request, as verl sends them) or n-in-request")
+	fs.IntVar(&o.maxConcurrency, "max-concurrency", loadgen.DefaultMaxConcurrency, "with --online: most requests in flight")
+	fs.IntVar(&o.port, "port", 8000, "with --online: the server's port on 127.0.0.1 (0: a free one)")
+	fs.BoolVar(&o.saveRequests, "save-requests", false, "with --online: also write one JSON line per sample to --output-dir/NAME.requests.jsonl")
+	fs.DurationVar(&o.serverTimeout, "server-timeout", 10*time.Minute, "with --online: how long the server may take to become ready")
+	fs.StringArrayVar(&o.serverArgs, "server-arg", nil, "with --online: an extra argument for vllm serve (repeatable)")
 	fs.BoolVar(&o.diagnostic, "diagnostic", false, "check the setup end to end with a small run and print a checklist")
 	fs.StringVar(&o.python, "python", defaultPythonPath(), "python executable whose vLLM to run (the environment it belongs to is used); default: $ROLLBENCH_PYTHON or the one this binary was built with")
 	fs.BoolVar(&o.verbose, "verbose", false, "show Python tracebacks of errors")
@@ -122,11 +160,33 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 		return o, usagef("--model and --config exclude each other: the config names the models")
 	}
 	if o.config == "" && !o.diagnostic {
-		for _, f := range []string{"models", "quants", "model-base", "resume", "timeout", "log-dir"} {
+		for _, f := range []string{"models", "quants", "model-base", "resume", "timeout"} {
 			if fs.Changed(f) {
 				return o, usagef("--%s needs --config", f)
 			}
 		}
+	}
+	if !o.online {
+		for _, f := range []string{"request-shape", "max-concurrency", "port", "save-requests", "server-timeout", "server-arg"} {
+			if fs.Changed(f) {
+				return o, usagef("--%s needs --online", f)
+			}
+		}
+	}
+	if o.online && o.diagnostic {
+		return o, usagef("--diagnostic checks the offline path; leave out --online")
+	}
+	if m := loadgen.Mode(o.mode); m != loadgen.PerSample && m != loadgen.NInRequest {
+		return o, usagef("--request-shape must be %s or %s, got %q", loadgen.PerSample, loadgen.NInRequest, o.mode)
+	}
+	if o.maxConcurrency < 1 {
+		return o, usagef("--max-concurrency must be at least 1, got %d", o.maxConcurrency)
+	}
+	if o.port < 0 || o.port > 65535 {
+		return o, usagef("--port must be in 0..65535, got %d", o.port)
+	}
+	if o.serverTimeout <= 0 {
+		return o, usagef("--server-timeout must be positive, got %s", o.serverTimeout)
 	}
 	for _, f := range []string{"models", "quants"} {
 		if v, _ := fs.GetStringSlice(f); fs.Changed(f) && len(v) == 0 {

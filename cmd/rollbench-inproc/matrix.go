@@ -14,7 +14,6 @@ import (
 
 	"github.com/rollbench/rollbench/config"
 	"github.com/rollbench/rollbench/matrix"
-	"github.com/rollbench/rollbench/offline"
 	"github.com/rollbench/rollbench/report"
 	"github.com/rollbench/rollbench/tinymodel"
 	"github.com/rollbench/rollbench/workload"
@@ -40,7 +39,7 @@ func plan(o offlineOptions, f *config.File) ([]matrix.Planned, error) {
 		if c.MaxModelLen > 0 {
 			spec.Engine.MaxModelLen = c.MaxModelLen
 		}
-		p := matrix.Planned{Experiment: offline.Experiment{Name: c.Name(), ModelName: c.Model, Spec: spec}}
+		p := matrix.Planned{Name: c.Name(), ModelName: c.Model, Spec: spec}
 		switch {
 		case !c.Configured:
 			p.Skip = fmt.Sprintf("%s is not configured for %s", c.Quant, c.Model)
@@ -57,6 +56,7 @@ func plan(o offlineOptions, f *config.File) ([]matrix.Planned, error) {
 		if err := spec.Validate(); err != nil {
 			return nil, usagef("%s: %v", c.Name(), err)
 		}
+		p.Payload = o.experiment(p.Name, p.ModelName, p.Spec)
 		out = append(out, p)
 	}
 	return out, nil
@@ -178,7 +178,7 @@ func runExperiment(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("run-experiment: %w", err)
 	}
-	var x offline.Experiment
+	var x experiment
 	if err := json.Unmarshal(data, &x); err != nil {
 		return fmt.Errorf("run-experiment %s: %w", *spec, err)
 	}

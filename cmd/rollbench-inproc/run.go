@@ -13,7 +13,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/rollbench/rollbench/loadgen"
 	"github.com/rollbench/rollbench/offline"
+	"github.com/rollbench/rollbench/online"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/python"
 	"github.com/rollbench/rollbench/result"
@@ -30,6 +32,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runSummarize(args[1:], stdout)
 		case "run-experiment":
 			return runExperiment(ctx, args[1:])
+		case "mock-server":
+			return runMockServer(ctx, args[1:], stdout)
 		}
 	}
 	o, err := parseOffline(args, stdout)
@@ -46,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case o.config != "":
 		err = runMatrix(ctx, o, stdout)
 	default:
-		err = runOffline(ctx, o, stdout)
+		err = runSingle(ctx, o, stdout)
 	}
 	var pe *pyembed.Error
 	if o.verbose && errors.As(err, &pe) && pe.Traceback != "" {
@@ -55,7 +59,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-func runOffline(ctx context.Context, o offlineOptions, stdout io.Writer) error {
+// experiment is one run, offline or online: what a single run does, and
+// what the matrix hands a child process in its experiment file.
+type experiment struct {
+	Name      string        `json:"name"`
+	ModelName string        `json:"model_name"`
+	Spec      workload.Spec `json:"spec"`
+	// Online, when set, runs the experiment through vllm serve.
+	Online *online.Options `json:"online,omitempty"`
+}
+
+func runSingle(ctx context.Context, o offlineOptions, stdout io.Writer) error {
 	in, err := startInterpreter(o.python)
 	if err != nil {
 		return err
@@ -68,7 +82,7 @@ func runOffline(ctx context.Context, o offlineOptions, stdout io.Writer) error {
 		o.name = o.modelName + "_" + string(o.spec.Engine.Quant)
 	}
 	path := filepath.Join(o.outputDir, o.name+".json")
-	res, err := runAndSave(ctx, in, offline.Experiment{Name: o.name, ModelName: o.modelName, Spec: o.spec}, path)
+	res, err := runAndSave(ctx, in, o.experiment(o.name, o.modelName, o.spec), path)
 	if err != nil {
 		if res != nil {
 			return fmt.Errorf("%w (failed result saved to %s)", err, path)
@@ -79,9 +93,10 @@ func runOffline(ctx context.Context, o offlineOptions, stdout io.Writer) error {
 	return nil
 }
 
-// runAndSave runs one experiment, the built-in model where it names no
-// model, and saves its result, failed or not, at path.
-func runAndSave(ctx context.Context, in *pyembed.Interpreter, x offline.Experiment, path string) (*result.Offline, error) {
+// runAndSave runs one experiment, on the built-in model where it names no
+// model, and saves its result, failed or not, at path: a *result.Offline or
+// a *result.Online.
+func runAndSave(ctx context.Context, in *pyembed.Interpreter, x experiment, path string) (any, error) {
 	if x.Spec.Engine.Model == "" {
 		model, err := tinymodel.Ensure(ctx, in, cacheDir(), x.Spec.Engine.Quant)
 		if err != nil {
@@ -89,11 +104,21 @@ func runAndSave(ctx context.Context, in *pyembed.Interpreter, x offline.Experime
 		}
 		x.Spec.Engine.Model = model
 	}
-	res, runErr := offline.Run(ctx, in, x)
-	if res == nil {
-		return nil, runErr
+	var res any
+	var runErr error
+	if x.Online != nil {
+		r, err := online.Run(ctx, in, online.Experiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Options: *x.Online})
+		if r == nil {
+			return nil, err
+		}
+		r.Rollbench, res, runErr = version, r, err
+	} else {
+		r, err := offline.Run(ctx, in, offline.Experiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec})
+		if r == nil {
+			return nil, err
+		}
+		r.Rollbench, res, runErr = version, r, err
 	}
-	res.Rollbench = version
 	if err := result.Write(path, res); err != nil {
 		return nil, errors.Join(runErr, err)
 	}
@@ -160,19 +185,41 @@ func cacheDir() string {
 	return filepath.Join(os.TempDir(), "rollbench-cache")
 }
 
-func printSummary(w io.Writer, r *result.Offline, path string) {
-	s, env := r.Spec, r.Environment
-	fmt.Fprintf(w, "%s: %d prompts x n=%d, %d+%d tokens, on %s (%s) with vllm %s\n",
-		r.Name, s.Rollout.NumPrompts, s.Rollout.N, s.Rollout.InputLen, s.Rollout.OutputLen,
-		env.Platform, env.DeviceName, env.VLLM)
-	fmt.Fprintf(w, "  generate    %.3f s  (load %.1f s, warm-up %.1f s, teardown %.1f s)\n",
-		r.Timings.Generate, r.Timings.Load, r.Timings.Warmup, r.Timings.Teardown)
-	t := r.Throughput
-	fmt.Fprintf(w, "  throughput  %.1f output tok/s, %.1f total tok/s, %.2f req/s, %.2f seq/s\n",
-		t.OutputTokensPerSecond, t.TotalTokensPerSecond, t.RequestsPerSecond, t.SequencesPerSecond)
-	fmt.Fprintf(w, "  tokens      %d prompt, %d output over %d sequences (finish: %s)\n",
-		r.Tokens.PromptTokens, r.Tokens.OutputTokens, r.Tokens.Sequences, finishReasons(r.Tokens.FinishReasons))
-	for _, warn := range r.Warnings {
+func printSummary(w io.Writer, res any, path string) {
+	switch r := res.(type) {
+	case *result.Offline:
+		s, env := r.Spec, r.Environment
+		fmt.Fprintf(w, "%s: %d prompts x n=%d, %d+%d tokens, on %s (%s) with vllm %s\n",
+			r.Name, s.Rollout.NumPrompts, s.Rollout.N, s.Rollout.InputLen, s.Rollout.OutputLen,
+			env.Platform, env.DeviceName, env.VLLM)
+		fmt.Fprintf(w, "  generate    %.3f s  (load %.1f s, warm-up %.1f s, teardown %.1f s)\n",
+			r.Timings.Generate, r.Timings.Load, r.Timings.Warmup, r.Timings.Teardown)
+		t := r.Throughput
+		fmt.Fprintf(w, "  throughput  %.1f output tok/s, %.1f total tok/s, %.2f req/s, %.2f seq/s\n",
+			t.OutputTokensPerSecond, t.TotalTokensPerSecond, t.RequestsPerSecond, t.SequencesPerSecond)
+		fmt.Fprintf(w, "  tokens      %d prompt, %d output over %d sequences (finish: %s)\n",
+			r.Tokens.PromptTokens, r.Tokens.OutputTokens, r.Tokens.Sequences, finishReasons(r.Tokens.FinishReasons))
+		printTail(w, r.Warnings, path)
+	case *result.Online:
+		s, m := r.Spec, r.Metrics
+		fmt.Fprintf(w, "%s (online, %s, concurrency %d): %d prompts x n=%d, %d+%d tokens, on %s with vllm %s\n",
+			r.Name, r.Client.Mode, m.MaxConcurrency, s.Rollout.NumPrompts, s.Rollout.N, s.Rollout.InputLen, s.Rollout.OutputLen,
+			r.Environment.Platform, r.Environment.VLLM)
+		fmt.Fprintf(w, "  run         %.3f s, %d of %d requests completed  (server start %.1f s, warm-up %.1f s)\n",
+			m.DurationS, m.CompletedRequests, m.Requests, r.Timings.ServerStart, r.Timings.Warmup)
+		fmt.Fprintf(w, "  throughput  %.1f output tok/s, %.1f total tok/s, %.2f req/s\n", m.OutputThroughput, m.TotalTokenThroughput, m.RequestThroughput)
+		for _, l := range []struct {
+			name string
+			s    loadgen.Summary
+		}{{"TTFT", m.TTFT}, {"TPOT", m.TPOT}, {"ITL", m.ITL}, {"E2EL", m.E2EL}} {
+			fmt.Fprintf(w, "  %-11s mean %.2f ms, median %.2f, p99 %.2f\n", l.name, l.s.Mean, l.s.Median, l.s.P99)
+		}
+		printTail(w, append(r.Warnings, m.Notes...), path)
+	}
+}
+
+func printTail(w io.Writer, warnings []string, path string) {
+	for _, warn := range warnings {
 		fmt.Fprintf(w, "  warning     %s\n", warn)
 	}
 	fmt.Fprintf(w, "  result      %s\n", path)
