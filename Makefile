@@ -22,7 +22,7 @@ endif
 # The engine on a CPU host with 2 cores: see README.md.
 CPU_ENV := OMP_NUM_THREADS=2 VLLM_CPU_OMP_THREADS_BIND=nobind TORCHDYNAMO_DISABLE=1 VLLM_NO_USAGE_STATS=1
 
-.PHONY: setup cgo build demo test test-go test-python check bench-offline lock clean
+.PHONY: setup cgo build demo test test-go test-python check bench-offline bench-online lock clean
 
 setup:
 	scripts/setup-venv.sh
@@ -54,6 +54,11 @@ test: check test-go test-python
 # model; writes benchmarks/offline.{md,json}.
 bench-offline: build
 	$(CPU_ENV) $(GO) run ./cmd/bench-offline --rollbench $(BIN) --vllm $(dir $(PYTHON))vllm
+
+# rollbench's Go client against `vllm bench serve`, both driving the same
+# instant server at concurrency 128 and 1024; writes benchmarks/online.{md,json}.
+bench-online: build
+	$(GO) run ./cmd/bench-online --rollbench $(BIN) --vllm $(dir $(PYTHON))vllm
 
 # Re-resolve python/requirements-cpu.txt after editing requirements-cpu.in.
 lock: $(SETUP)

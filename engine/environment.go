@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/rollbench/rollbench/hostinfo"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/workload"
 )
@@ -45,7 +45,7 @@ func Describe(ctx context.Context, in *pyembed.Interpreter) (Environment, error)
 	env := Environment{
 		Python:     info.Version,
 		Executable: info.Executable,
-		CPUModel:   cpuModel(),
+		CPUModel:   hostinfo.CPUModel(),
 		CPUCount:   runtime.NumCPU(),
 		OS:         runtime.GOOS + "/" + runtime.GOARCH,
 		Env:        speedEnv(),
@@ -156,21 +156,6 @@ func optionalVersion(s *pyembed.Scope, module string) (string, error) {
 		return "", nil
 	}
 	return v, err
-}
-
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }
 
 // speedEnvPrefixes select the variables recorded with a result: vLLM's own,

@@ -23,11 +23,30 @@ var (
 	_ Reporter = Markdown
 )
 
-// The columns of the text and Markdown tables; numbers align right.
+// column is a column of the text and Markdown tables; numbers align right.
+type column struct {
+	name    string
+	numeric bool
+}
+
 var (
-	columns = []string{"model", "quant", "status", "output tok/s", "elapsed s", "req/s", "seq/s", "speedup vs bf16", "notes"}
-	numeric = []bool{false, false, false, true, true, true, true, false, false}
+	leadColumns = []column{{"model", false}, {"quant", false}, {"status", false},
+		{"output tok/s", true}, {"elapsed s", true}, {"req/s", true}, {"seq/s", true}, {"speedup vs bf16", false}}
+	// e2elColumns follow when a row has E2EL figures.
+	e2elColumns = []column{{"E2EL mean ms", true}, {"E2EL p99 ms", true}, {"E2EL speedup vs bf16", false}}
+	notesColumn = column{"notes", false}
 )
+
+// hasE2EL reports whether an ok row of s has E2EL figures, for which the
+// reports add columns.
+func hasE2EL(s Summary) bool {
+	for _, e := range s.Rows {
+		if e.Status == StatusOK && (e.MeanE2ELms != nil || e.P99E2ELms != nil) {
+			return true
+		}
+	}
+	return false
+}
 
 // totalMark flags a speedup computed on total rather than output tok/s.
 const totalMark = "¹"
@@ -39,9 +58,9 @@ func Text(w io.Writer, s Summary) error {
 	if len(s.Rows) == 0 {
 		b.WriteString("no results\n")
 	}
-	cells, widths := table(s, clean)
+	cols, cells, widths := table(s, clean)
 	for _, row := range cells {
-		b.WriteString(strings.TrimRight(strings.Join(pad(row, widths), "  "), " ") + "\n")
+		b.WriteString(strings.TrimRight(strings.Join(pad(row, cols, widths), "  "), " ") + "\n")
 	}
 	if len(s.Problems) > 0 {
 		b.WriteString("\nFiles not summarized:\n")
@@ -63,14 +82,14 @@ func Markdown(w io.Writer, s Summary) error {
 	if len(s.Rows) == 0 {
 		b.WriteString("No results.\n")
 	}
-	cells, widths := table(s, func(c string) string { return markdownEscape(clean(c)) })
+	cols, cells, widths := table(s, func(c string) string { return markdownEscape(clean(c)) })
 	for i, row := range cells {
-		b.WriteString("| " + strings.Join(pad(row, widths), " | ") + " |\n")
+		b.WriteString("| " + strings.Join(pad(row, cols, widths), " | ") + " |\n")
 		if i == 0 {
 			rule := make([]string, len(widths))
 			for j, n := range widths {
 				rule[j] = strings.Repeat("-", n)
-				if numeric[j] {
+				if cols[j].numeric {
 					rule[j] = strings.Repeat("-", n-1) + ":"
 				}
 			}
@@ -93,12 +112,18 @@ func Markdown(w io.Writer, s Summary) error {
 // CSV writes one record per row after a header: numbers in full precision,
 // an empty cell where a figure is not known, the speedup as a number with
 // its metric and direction (faster, slower, same, baseline) in their own
-// columns. Files not summarized are not part of it.
+// columns, and when a row has E2EL figures the E2EL speedup and its
+// direction too. Files not summarized are not part of it.
 func CSV(w io.Writer, s Summary) error {
+	e2el := hasE2EL(s)
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"model", "quant", "status", "format", "source",
+	header := []string{"model", "quant", "status", "format", "source",
 		"output_tok_s", "total_tok_s", "elapsed_s", "req_s", "seq_s", "mean_e2el_ms", "p99_e2el_ms",
-		"speedup_vs_bf16", "speedup_metric", "speedup_direction", "notes"})
+		"speedup_vs_bf16", "speedup_metric", "speedup_direction"}
+	if e2el {
+		header = append(header, "e2el_speedup_vs_bf16", "e2el_speedup_direction")
+	}
+	cw.Write(append(header, "notes"))
 	for _, e := range s.Rows {
 		ok := e.Status == StatusOK
 		raw := func(v *float64) string {
@@ -111,10 +136,17 @@ func CSV(w io.Writer, s Summary) error {
 		if e.Speedup.Reason != "" {
 			notes = append(notes, "speedup N/A: "+e.Speedup.Reason)
 		}
-		cw.Write([]string{e.Model, e.Quant, e.Status, e.Format, e.Source,
+		record := []string{e.Model, e.Quant, e.Status, e.Format, e.Source,
 			raw(e.OutputTokensPerSecond), raw(e.TotalTokensPerSecond), raw(e.ElapsedSeconds),
 			raw(e.RequestsPerSecond), raw(e.SequencesPerSecond), raw(e.MeanE2ELms), raw(e.P99E2ELms),
-			raw(e.Speedup.Ratio), e.Speedup.Metric, direction(e.Speedup), clean(strings.Join(notes, "; "))})
+			raw(e.Speedup.Ratio), e.Speedup.Metric, direction(e.Speedup)}
+		if e2el {
+			record = append(record, raw(e.E2ELSpeedup.Ratio), direction(e.E2ELSpeedup))
+			if e.E2ELSpeedup.Reason != "" {
+				notes = append(notes, "E2EL speedup N/A: "+e.E2ELSpeedup.Reason)
+			}
+		}
+		cw.Write(append(record, clean(strings.Join(notes, "; "))))
 	}
 	cw.Flush()
 	return cw.Error()
@@ -130,36 +162,50 @@ func direction(sp Speedup) string {
 	return [...]string{"slower", "same", "faster"}[sp.Direction()+1]
 }
 
-// table is the header and one line per row, each cell passed through esc,
-// with the width of each column in runes.
-func table(s Summary, esc func(string) string) (cells [][]string, widths []int) {
+// table is the columns, the header and one line per row, each cell passed
+// through esc, and the width of each column in runes.
+func table(s Summary, esc func(string) string) (cols []column, cells [][]string, widths []int) {
 	if len(s.Rows) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	cells = append(cells, slices.Clone(columns))
+	e2el := hasE2EL(s)
+	cols = slices.Clone(leadColumns)
+	if e2el {
+		cols = append(cols, e2elColumns...)
+	}
+	cols = append(cols, notesColumn)
+	header := make([]string, len(cols))
+	for j, c := range cols {
+		header[j] = c.name
+	}
+	cells = append(cells, header)
 	for _, e := range s.Rows {
 		ok := e.Status == StatusOK
-		cells = append(cells, []string{e.Model, e.Quant, e.Status,
+		row := []string{e.Model, e.Quant, e.Status,
 			fixed(e.OutputTokensPerSecond, 1, ok), fixed(e.ElapsedSeconds, 2, ok),
 			fixed(e.RequestsPerSecond, 2, ok), fixed(e.SequencesPerSecond, 2, ok),
-			speedupCell(e.Speedup), strings.Join(shownNotes(e), "; ")})
+			speedupCell(e.Speedup)}
+		if e2el {
+			row = append(row, fixed(e.MeanE2ELms, 2, ok), fixed(e.P99E2ELms, 2, ok), speedupCell(e.E2ELSpeedup))
+		}
+		cells = append(cells, append(row, strings.Join(shownNotes(e, !e2el), "; ")))
 	}
-	widths = make([]int, len(columns))
+	widths = make([]int, len(cols))
 	for _, row := range cells {
 		for j := range row {
 			row[j] = esc(row[j])
 			widths[j] = max(widths[j], utf8.RuneCountInString(row[j]))
 		}
 	}
-	return cells, widths
+	return cols, cells, widths
 }
 
 // pad widens each cell to its column's width, numbers to the right.
-func pad(row []string, widths []int) []string {
+func pad(row []string, cols []column, widths []int) []string {
 	out := make([]string, len(row))
 	for j, c := range row {
 		fill := strings.Repeat(" ", widths[j]-utf8.RuneCountInString(c))
-		if numeric[j] {
+		if cols[j].numeric {
 			out[j] = fill + c
 		} else {
 			out[j] = c + fill
@@ -200,17 +246,17 @@ func speedupCell(sp Speedup) string {
 }
 
 // shownNotes are an entry's notes with the figures the table has no
-// column for in front.
-func shownNotes(e Entry) []string {
+// column for in front: the E2EL ones only when e2elInNotes.
+func shownNotes(e Entry, e2elInNotes bool) []string {
 	var notes []string
 	if e.Status == StatusOK {
 		if e.OutputTokensPerSecond == nil && e.TotalTokensPerSecond != nil {
 			notes = append(notes, fmt.Sprintf("total %.1f tok/s", *e.TotalTokensPerSecond))
 		}
-		if e.MeanE2ELms != nil {
+		if e2elInNotes && e.MeanE2ELms != nil {
 			notes = append(notes, fmt.Sprintf("mean e2el %.2f ms", *e.MeanE2ELms))
 		}
-		if e.P99E2ELms != nil {
+		if e2elInNotes && e.P99E2ELms != nil {
 			notes = append(notes, fmt.Sprintf("p99 e2el %.2f ms", *e.P99E2ELms))
 		}
 	}
@@ -232,6 +278,10 @@ func footnotes(s Summary) []string {
 	}
 	if total {
 		notes = append(notes, totalMark+" on total tok/s (prompt + output tokens) instead: one of the two files has no output tok/s (vllm bench throughput records none).")
+	}
+	if hasE2EL(s) {
+		notes = append(notes, "E2EL: a request's end-to-end latency, from sending it to its last token, over the requests that completed (serve and online runs only). "+
+			"E2EL speedup vs bf16: its model's bf16 mean E2EL / the row's mean E2EL, so above 1 (^) the row is faster than bf16, v slower, no mark when equal to 2 decimals.")
 	}
 	return notes
 }

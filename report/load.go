@@ -1,7 +1,8 @@
 // Package report summarizes a folder of experiment result files (rollbench
-// offline results and the JSON files `vllm bench throughput` and
+// offline and online results and the JSON files `vllm bench throughput` and
 // `vllm bench serve` write) as tables to paste into reports: text, CSV and
-// Markdown, with each quantization's speedup over its model's bf16 run.
+// Markdown, with each quantization's speedup over its model's bf16 run (in
+// throughput, and in mean end-to-end latency where the runs record it).
 //
 // Load reads a folder into flat Rows and the Problems of the files it could
 // not read; Build orders them, adds the combinations an experiment matrix
@@ -18,6 +19,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -33,9 +35,10 @@ const (
 
 // Format names the kind of file a row came from.
 const (
-	FormatRollbench      = "rollbench"
-	FormatVLLMThroughput = "vllm-bench-throughput"
-	FormatVLLMServe      = "vllm-bench-serve"
+	FormatRollbench       = "rollbench"
+	FormatRollbenchOnline = "rollbench-online"
+	FormatVLLMThroughput  = "vllm-bench-throughput"
+	FormatVLLMServe       = "vllm-bench-serve"
 )
 
 // Quantizations are the variants a row may have, the bf16 baseline first;
@@ -45,8 +48,12 @@ var Quantizations = []string{"bf16", "w8a16", "w8a8"}
 // baselineQuant is the variant the others are compared with.
 const baselineQuant = "bf16"
 
-// rollbenchSchema is the only rollbench result layout this package reads.
-const rollbenchSchema = "rollbench.offline/1"
+// The rollbench result layouts this package reads: an offline result, and
+// an online one, which carries `vllm bench serve`'s keys at its top level.
+const (
+	offlineSchema = "rollbench.offline/1"
+	onlineSchema  = "rollbench.online/1"
+)
 
 // Row is one experiment as read from its result file. A nil figure is not
 // known (the file's format does not record it, or the run did not finish)
@@ -67,8 +74,8 @@ type Row struct {
 	ElapsedSeconds       *float64 `json:"elapsed_seconds,omitempty"`
 	RequestsPerSecond    *float64 `json:"requests_per_second,omitempty"`
 	SequencesPerSecond   *float64 `json:"sequences_per_second,omitempty"`
-	// MeanE2ELms and P99E2ELms are a serve run's end-to-end request
-	// latencies in milliseconds.
+	// MeanE2ELms and P99E2ELms are a serve or online run's end-to-end
+	// request latencies in milliseconds.
 	MeanE2ELms *float64 `json:"mean_e2el_ms,omitempty"`
 	P99E2ELms  *float64 `json:"p99_e2el_ms,omitempty"`
 
@@ -156,7 +163,7 @@ func loadFile(name string, data []byte) (Row, error) {
 	if err != nil {
 		return Row{}, err
 	}
-	if row.Format != FormatRollbench {
+	if row.Model == "" { // a vllm bench file, named <model>_<quant>.json
 		model, quant, err := parseName(name)
 		if err != nil {
 			return Row{}, fmt.Errorf("%s result, but %v", row.Format, err)
@@ -194,7 +201,8 @@ func knownQuant(q string) bool {
 	return false
 }
 
-// rollbenchFile is the part of a rollbench offline result a summary needs.
+// rollbenchFile is the part of a rollbench offline or online result a
+// summary needs.
 type rollbenchFile struct {
 	Name      string `json:"name"`
 	ModelName string `json:"model_name"`
@@ -210,16 +218,25 @@ type rollbenchFile struct {
 			Quant string `json:"quant"`
 		} `json:"engine"`
 	} `json:"spec"`
+	Warnings []string `json:"warnings"`
+
+	// An offline result's figures.
 	Throughput struct {
 		Output    *float64 `json:"output_tokens_per_second"`
 		Total     *float64 `json:"total_tokens_per_second"`
 		Requests  *float64 `json:"requests_per_second"`
 		Sequences *float64 `json:"sequences_per_second"`
 	} `json:"throughput"`
-	Warnings          []string `json:"warnings"`
 	ElapsedTime       *float64 `json:"elapsed_time"`
 	RequestsPerSecond *float64 `json:"requests_per_second"`
 	TokensPerSecond   *float64 `json:"tokens_per_second"`
+
+	// An online result's figures: the vllm bench serve keys, and the
+	// samples completed, which those keys do not count.
+	serveFile
+	Metrics struct {
+		CompletedSamples *int `json:"completed_samples"`
+	} `json:"metrics"`
 }
 
 func loadRollbench(data []byte, schema json.RawMessage) (Row, error) {
@@ -227,12 +244,12 @@ func loadRollbench(data []byte, schema json.RawMessage) (Row, error) {
 	if err := json.Unmarshal(schema, &s); err != nil {
 		return Row{}, fmt.Errorf("schema is not a string but %s", schema)
 	}
-	if s != rollbenchSchema {
-		return Row{}, fmt.Errorf("unknown schema %q (this report reads %s)", s, rollbenchSchema)
+	if s != offlineSchema && s != onlineSchema {
+		return Row{}, fmt.Errorf("unknown schema %q (this report reads %s and %s)", s, offlineSchema, onlineSchema)
 	}
 	var f rollbenchFile
 	if err := json.Unmarshal(data, &f); err != nil {
-		return Row{}, fmt.Errorf("not a %s result: %v", rollbenchSchema, err)
+		return Row{}, fmt.Errorf("not a %s result: %v", s, err)
 	}
 	row := Row{
 		Quant:    strings.ToLower(f.Spec.Engine.Quant),
@@ -242,6 +259,9 @@ func loadRollbench(data []byte, schema json.RawMessage) (Row, error) {
 		N:        f.Spec.Rollout.N,
 		Warnings: f.Warnings,
 	}
+	if s == onlineSchema {
+		row.Format = FormatRollbenchOnline
+	}
 	if !knownQuant(row.Quant) {
 		return Row{}, fmt.Errorf("spec.engine.quant %q is not bf16, w8a16 or w8a8", f.Spec.Engine.Quant)
 	}
@@ -249,17 +269,25 @@ func loadRollbench(data []byte, schema json.RawMessage) (Row, error) {
 	if row.Model == "" {
 		return Row{}, errors.New("no model_name, name or spec.engine.model to name the model by")
 	}
-	switch f.Status {
-	case StatusOK:
+	switch {
+	case f.Status == StatusFailed || f.Status == StatusSkipped:
+		// A failed online run may still carry the figures of what it
+		// measured; a failed row shows none.
+		row.Reason = f.Error
+	case f.Status != StatusOK:
+		return Row{}, fmt.Errorf("status %q is not ok, failed or skipped", f.Status)
+	case s == onlineSchema:
+		f.serveFile.setFigures(&row)
+		if d, n := f.Duration, f.Metrics.CompletedSamples; d != nil && *d > 0 && n != nil {
+			v := float64(*n) / *d
+			row.SequencesPerSecond = &v
+		}
+	default:
 		row.OutputTokensPerSecond = f.Throughput.Output
 		row.TotalTokensPerSecond = firstOf(f.Throughput.Total, f.TokensPerSecond)
 		row.ElapsedSeconds = f.ElapsedTime
 		row.RequestsPerSecond = firstOf(f.Throughput.Requests, f.RequestsPerSecond)
 		row.SequencesPerSecond = f.Throughput.Sequences
-	case StatusFailed, StatusSkipped:
-		row.Reason = f.Error
-	default:
-		return Row{}, fmt.Errorf("status %q is not ok, failed or skipped", f.Status)
 	}
 	return row, nil
 }
@@ -341,8 +369,15 @@ func loadServe(data []byte) (Row, error) {
 		row.Reason = fmt.Sprintf("no request completed (%d failed)", f.Failed)
 		return row, nil
 	}
+	f.setFigures(&row)
+	return row, nil
+}
+
+// setFigures gives an ok row the figures of a serve run, and a warning
+// when some of its requests failed.
+func (f serveFile) setFigures(row *Row) {
 	if f.Failed > 0 {
-		row.Warnings = []string{fmt.Sprintf("%d requests failed", f.Failed)}
+		row.Warnings = append(slices.Clip(row.Warnings), fmt.Sprintf("%d requests failed", f.Failed))
 	}
 	row.OutputTokensPerSecond = f.OutputThroughput
 	row.TotalTokensPerSecond = f.TotalTokenThroughput
@@ -350,5 +385,4 @@ func loadServe(data []byte) (Row, error) {
 	row.RequestsPerSecond = f.RequestThroughput
 	row.MeanE2ELms = f.MeanE2ELms
 	row.P99E2ELms = f.P99E2ELms
-	return row, nil
 }

@@ -43,6 +43,13 @@ const okRollbench = `{"schema": "rollbench.offline/1", "name": "q_w8a8", "status
   "throughput": {"output_tokens_per_second": 10, "total_tokens_per_second": 30, "requests_per_second": 0.5, "sequences_per_second": 1},
   "warnings": ["w"], "elapsed_time": 8}`
 
+// okOnline has the keys of result.Online that a summary reads.
+const okOnline = `{"schema": "rollbench.online/1", "name": "q_w8a8", "status": "ok",
+  "spec": {"rollout": {"num_prompts": 4, "n": 2}, "engine": {"model": "/m/q-w8a8", "quant": "w8a8"}},
+  "metrics": {"completed_samples": 16}, "warnings": ["w"],
+  "duration": 4, "completed": 8, "failed": 0, "request_throughput": 1.75, "output_throughput": 50,
+  "total_token_throughput": 150, "mean_e2el_ms": 900, "p99_e2el_ms": 1500}`
+
 func TestLoadFile(t *testing.T) {
 	for _, tc := range []struct {
 		name, file, data string
@@ -67,6 +74,21 @@ func TestLoadFile(t *testing.T) {
 		{"vllm serve", "m_w8a16.json",
 			`{"duration": 4, "completed": 7, "failed": 1, "request_throughput": 1.75, "output_throughput": 50, "total_token_throughput": 150, "mean_e2el_ms": 900, "p99_e2el_ms": 1500}`,
 			"m w8a16 ok vllm-bench-serve m_w8a16.json out=50 total=150 el=4 req=1.75 e2el=900/1500 8x0 [1 requests failed]"},
+		{"online ok", "x.json", okOnline,
+			"q w8a8 ok rollbench-online x.json out=50 total=150 el=4 req=1.75 seq=4 e2el=900/1500 4x2 [w]"},
+		{"online with failed requests", "x.json", strings.Replace(okOnline, `"failed": 0`, `"failed": 1`, 1),
+			"q w8a8 ok rollbench-online x.json out=50 total=150 el=4 req=1.75 seq=4 e2el=900/1500 4x2 [w; 1 requests failed]"},
+		{"online without samples or duration", "x.json",
+			strings.NewReplacer(`"metrics": {"completed_samples": 16},`, "", `"duration": 4,`, "").Replace(okOnline),
+			"q w8a8 ok rollbench-online x.json out=50 total=150 req=1.75 e2el=900/1500 4x2 [w]"},
+		{"online with zero duration", "x.json", strings.Replace(okOnline, `"duration": 4`, `"duration": 0`, 1),
+			"q w8a8 ok rollbench-online x.json out=50 total=150 el=0 req=1.75 e2el=900/1500 4x2 [w]"},
+		{"online failed with figures", "x.json",
+			strings.NewReplacer(`"status": "ok"`, `"status": "failed", "error": "3 of 8 requests failed"`, `"failed": 0`, `"failed": 3`).Replace(okOnline),
+			"q w8a8 failed rollbench-online x.json 3 of 8 requests failed 4x2 [w]"},
+		{"online skipped", "x.json",
+			`{"schema": "rollbench.online/1", "name": "q_w8a16", "status": "skipped", "error": "no w8a16 here", "spec": {"engine": {"quant": "w8a16"}}}`,
+			"q w8a16 skipped rollbench-online x.json no w8a16 here"},
 		{"vllm serve all failed", "m_w8a8.json",
 			`{"duration": 4, "completed": 0, "failed": 8, "output_throughput": 0}`,
 			"m w8a8 failed vllm-bench-serve m_w8a8.json no request completed (8 failed) 8x0"},
@@ -79,7 +101,7 @@ func TestLoadFile(t *testing.T) {
 		{"unknown keys", "a_bf16.json", `{"latency": 3}`,
 			"not a rollbench or vllm bench result: no schema, duration or elapsed_time and tokens_per_second key"},
 		{"other schema", "a_bf16.json", `{"schema": "rollbench.offline/2"}`,
-			`unknown schema "rollbench.offline/2" (this report reads rollbench.offline/1)`},
+			`unknown schema "rollbench.offline/2" (this report reads rollbench.offline/1 and rollbench.online/1)`},
 		{"schema not a string", "a_bf16.json", `{"schema": 1}`, "schema is not a string but 1"},
 		{"rollbench bad quant", "a_bf16.json", strings.Replace(okRollbench, "W8A8", "fp8", 1),
 			`spec.engine.quant "fp8" is not bf16, w8a16 or w8a8`},
@@ -87,6 +109,8 @@ func TestLoadFile(t *testing.T) {
 			`status "running" is not ok, failed or skipped`},
 		{"rollbench wrong type", "a_bf16.json", strings.Replace(okRollbench, `"elapsed_time": 8`, `"elapsed_time": "8"`, 1),
 			"not a rollbench.offline/1 result: json: cannot unmarshal string into Go struct field rollbenchFile.elapsed_time of type float64"},
+		{"online wrong type", "a_bf16.json", strings.Replace(okOnline, `"duration": 4`, `"duration": "4"`, 1),
+			"not a rollbench.online/1 result: json: cannot unmarshal string into Go struct field rollbenchFile.serveFile.duration of type float64"},
 		{"rollbench nameless", "a_bf16.json", `{"schema": "rollbench.offline/1", "status": "ok", "spec": {"engine": {"quant": "bf16"}}}`,
 			"no model_name, name or spec.engine.model to name the model by"},
 		{"vllm badly named", "notes.json", `{"elapsed_time": 2, "tokens_per_second": 200}`,
@@ -187,6 +211,7 @@ func FuzzLoadFile(f *testing.F) {
 		f.Add(filepath.Base(path), data)
 	}
 	f.Add("m_bf16.json", []byte(okRollbench))
+	f.Add("m_w8a8.json", []byte(okOnline))
 	f.Add("m_w8a8.json", []byte(`{"duration": 1, "completed": 0}`))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
 		row, err := loadFile(name, data)
@@ -205,7 +230,7 @@ func FuzzLoadFile(f *testing.F) {
 			t.Errorf("status %q", row.Status)
 		}
 		switch row.Format {
-		case FormatRollbench, FormatVLLMThroughput, FormatVLLMServe:
+		case FormatRollbench, FormatRollbenchOnline, FormatVLLMThroughput, FormatVLLMServe:
 		default:
 			t.Errorf("format %q", row.Format)
 		}

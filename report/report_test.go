@@ -48,6 +48,17 @@ var goldenCases = []struct {
 		// 7680 of 23040 tokens in 20.945 s (1100 tok/s) against 81920 in 81.92 s.
 		{"extra", "w8a8", "ok", "366.7", "1.10x ^ ¹"},
 	}},
+	{"online", nil, []line{
+		// Offline: 65536 output tokens in 32.768 s. Serve: 8192 in 4 s,
+		// 2048 / 2000 = 1.024.
+		{"llama-3.2-1b", "bf16", "ok", "2000.0", "(baseline)"},
+		{"llama-3.2-1b", "w8a8", "ok", "2048.0", "1.02x ^"},
+		// 16 prompts x n=4 x 128 = 8192 output tokens in 81.92 s and
+		// 65.536 s: 100 and 125 tok/s.
+		{"qwen3-1.7b", "bf16", "ok", "100.0", "(baseline)"},
+		{"qwen3-1.7b", "w8a16", "failed", "N/A", "N/A"},
+		{"qwen3-1.7b", "w8a8", "ok", "125.0", "1.25x ^"},
+	}},
 	{"empty", nil, nil},
 }
 
@@ -161,6 +172,83 @@ func TestMatrixValues(t *testing.T) {
 	for i, want := range wantNotes {
 		if got := s.Rows[i].Notes; !reflect.DeepEqual(got, want) {
 			t.Errorf("row %d notes = %q, want %q", i, got, want)
+		}
+	}
+}
+
+func TestOnlineValues(t *testing.T) {
+	s := summarize(t, "online", nil)
+	if len(s.Rows) != 5 {
+		t.Fatalf("%d rows, want 5", len(s.Rows))
+	}
+	near := func(what string, got *float64, want float64) {
+		t.Helper()
+		if got == nil || math.Abs(*got-want) > 1e-12 {
+			t.Errorf("%s = %v, want %v", what, fmtPtr(got), want)
+		}
+	}
+	qBF16, qW8A16, qW8A8 := s.Rows[2], s.Rows[3], s.Rows[4]
+	if qW8A8.Format != FormatRollbenchOnline || qW8A8.Prompts != 16 || qW8A8.N != 4 {
+		t.Errorf("qwen3 w8a8 row = %+v", qW8A8.Row)
+	}
+	near("qwen3 w8a8 elapsed", qW8A8.ElapsedSeconds, 65.536)
+	near("qwen3 w8a8 req/s", qW8A8.RequestsPerSecond, 16/65.536)
+	// 64 samples (16 prompts x n=4) completed in 65.536 s.
+	near("qwen3 w8a8 seq/s", qW8A8.SequencesPerSecond, 64/65.536)
+	near("qwen3 w8a8 total tok/s", qW8A8.TotalTokensPerSecond, (4096+8192)/65.536)
+	near("qwen3 w8a8 p99 e2el", qW8A8.P99E2ELms, 1200)
+	// bf16 mean E2EL 1000 ms, w8a8 800 ms: 1000 / 800 = 1.25, faster.
+	near("qwen3 w8a8 e2el speedup", qW8A8.E2ELSpeedup.Ratio, 1.25)
+	if got := speedupCell(qW8A8.E2ELSpeedup); got != "1.25x ^" || qW8A8.E2ELSpeedup.Metric != MetricMeanE2EL {
+		t.Errorf("qwen3 w8a8 e2el speedup = %q on %s", got, qW8A8.E2ELSpeedup.Metric)
+	}
+	if !qBF16.E2ELSpeedup.Baseline {
+		t.Errorf("qwen3 bf16 e2el speedup = %+v, want the baseline", qBF16.E2ELSpeedup)
+	}
+	// The failed run measured something before it failed; none of it shows.
+	if r := qW8A16.Row; r.Reason != "3 of 16 requests failed (per-request errors in the result)" ||
+		r.OutputTokensPerSecond != nil || r.MeanE2ELms != nil || r.SequencesPerSecond != nil {
+		t.Errorf("failed online row = %+v", r)
+	}
+	lBF16, lW8A8 := s.Rows[0], s.Rows[1]
+	if got := speedupCell(lW8A8.E2ELSpeedup); got != "N/A (bf16 has no E2EL)" {
+		t.Errorf("llama w8a8 e2el speedup = %q", got)
+	}
+	if got := speedupCell(lBF16.E2ELSpeedup); got != "N/A" {
+		t.Errorf("llama bf16 (offline) e2el speedup = %q", got)
+	}
+	if want := []string{"bf16 baseline from a rollbench file"}; !reflect.DeepEqual(lW8A8.Notes, want) {
+		t.Errorf("llama w8a8 notes = %q, want %q", lW8A8.Notes, want)
+	}
+}
+
+func fmtPtr(v *float64) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}
+
+// TestNoE2ELColumns checks that a summary without E2EL figures has the
+// columns and footnotes of the reports before E2EL columns existed.
+func TestNoE2ELColumns(t *testing.T) {
+	s := summarize(t, "matrix", goldenCases[1].expected)
+	for i := range s.Rows {
+		s.Rows[i].MeanE2ELms, s.Rows[i].P99E2ELms = nil, nil
+	}
+	wantHeader := map[string]string{
+		"txt": "model  quant  status   output tok/s  elapsed s  req/s  seq/s  speedup vs bf16         notes",
+		"csv": "model,quant,status,format,source,output_tok_s,total_tok_s,elapsed_s,req_s,seq_s,mean_e2el_ms,p99_e2el_ms,speedup_vs_bf16,speedup_metric,speedup_direction,notes",
+		"md":  "| model | quant | status  | output tok/s | elapsed s | req/s | seq/s | speedup vs bf16        | notes",
+	}
+	for _, r := range reporters {
+		var b bytes.Buffer
+		if err := r.report(&b, s); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if !strings.HasPrefix(out, wantHeader[r.ext]) || strings.Contains(strings.ToLower(out), "e2el ") {
+			t.Errorf("%s report without E2EL figures:\n%s", r.ext, out)
 		}
 	}
 }

@@ -14,9 +14,11 @@ type Key struct{ Model, Quant string }
 const (
 	MetricOutput = "output_tok_s"
 	MetricTotal  = "total_tok_s"
+	// MetricMeanE2EL is the latency an E2EL speedup compares.
+	MetricMeanE2EL = "mean_e2el_ms"
 )
 
-// Summary is a folder's rows in report order, each with its speedup over its
+// Summary is a folder's rows in report order, each with its speedups over its
 // model's bf16 row, and the files that could not be summarized.
 type Summary struct {
 	Rows     []Entry   `json:"rows"`
@@ -27,12 +29,17 @@ type Summary struct {
 type Entry struct {
 	Row
 	Speedup Speedup `json:"speedup"`
+	// E2ELSpeedup compares mean end-to-end latencies, for rows that have
+	// one: its model's bf16 mean E2EL over the row's, so that above 1 the
+	// row is faster too.
+	E2ELSpeedup Speedup `json:"e2el_speedup,omitzero"`
 	// Notes are the row's reason for not being ok, its warnings and what
 	// a reader must know about its comparison.
 	Notes []string `json:"notes,omitempty"`
 }
 
-// Speedup is a row's throughput over its model's bf16 throughput.
+// Speedup is a row's throughput over its model's bf16 throughput, or its
+// model's bf16 latency over the row's latency.
 type Speedup struct {
 	// Baseline is set on an ok bf16 row: the one the others compare with.
 	Baseline bool `json:"baseline,omitempty"`
@@ -40,7 +47,7 @@ type Speedup struct {
 	// for an ok row that should have had one.
 	Ratio *float64 `json:"ratio,omitempty"`
 	// Metric is MetricOutput when both rows know output tok/s, else
-	// MetricTotal.
+	// MetricTotal; MetricMeanE2EL for an E2EL speedup.
 	Metric string `json:"metric,omitempty"`
 	Reason string `json:"reason,omitempty"`
 }
@@ -107,7 +114,7 @@ func Build(rows []Row, problems []Problem, expected []Key) Summary {
 		e := &s.Rows[i]
 		e.Notes = e.rowNotes()
 		var notes []string
-		e.Speedup, notes = compare(e.Row, baselines[e.Model])
+		e.Speedup, e.E2ELSpeedup, notes = compare(e.Row, baselines[e.Model])
 		e.Notes = append(e.Notes, notes...)
 		if n := count[Key{e.Model, e.Quant}]; n > 1 {
 			e.Notes = append(e.Notes, fmt.Sprintf("one of %d results for %s %s, from %s", n, e.Model, e.Quant, e.Source))
@@ -146,32 +153,37 @@ func (e Entry) rowNotes() []string {
 	return slices.Clone(e.Warnings)
 }
 
-// compare computes an ok row's speedup over its model's ok bf16 rows (one,
-// normally), with notes on what makes the comparison less direct.
-func compare(r Row, baselines []Row) (Speedup, []string) {
+// compare computes an ok row's speedups over its model's ok bf16 rows (one,
+// normally): on throughput, and on mean E2EL where the row has one; with
+// notes on what makes the comparison less direct.
+func compare(r Row, baselines []Row) (sp, e2el Speedup, notes []string) {
 	switch {
 	case r.Status != StatusOK:
-		return Speedup{}, nil
+		return Speedup{}, Speedup{}, nil
 	case r.Quant == baselineQuant:
-		return Speedup{Baseline: true}, nil
+		sp = Speedup{Baseline: true}
 	case len(baselines) == 0:
-		return Speedup{Reason: "no bf16 baseline"}, nil
+		sp = Speedup{Reason: "no bf16 baseline"}
 	case len(baselines) > 1:
-		return Speedup{Reason: fmt.Sprintf("%d bf16 results", len(baselines))}, nil
+		sp = Speedup{Reason: fmt.Sprintf("%d bf16 results", len(baselines))}
+	default:
+		base := baselines[0]
+		sp, e2el = ratio(r, base), e2elRatio(r, base)
+		if sp.Ratio == nil && e2el.Ratio == nil {
+			return sp, e2el, nil
+		}
+		if r.Format != base.Format {
+			notes = append(notes, fmt.Sprintf("bf16 baseline from a %s file", base.Format))
+		}
+		if differ(r.Prompts, base.Prompts) || differ(r.N, base.N) {
+			notes = append(notes, fmt.Sprintf("workload differs from bf16: %s vs %s", workload(r), workload(base)))
+		}
+		return sp, e2el, notes
 	}
-	base := baselines[0]
-	sp := ratio(r, base)
-	if sp.Ratio == nil {
-		return sp, nil
+	if r.MeanE2ELms != nil {
+		e2el = sp
 	}
-	var notes []string
-	if r.Format != base.Format {
-		notes = append(notes, fmt.Sprintf("bf16 baseline from a %s file", base.Format))
-	}
-	if differ(r.Prompts, base.Prompts) || differ(r.N, base.N) {
-		notes = append(notes, fmt.Sprintf("workload differs from bf16: %s vs %s", workload(r), workload(base)))
-	}
-	return sp, notes
+	return sp, e2el, nil
 }
 
 // ratio divides a row's throughput by its baseline's: output tok/s when both
@@ -192,6 +204,21 @@ func ratio(r, base Row) Speedup {
 	v := *num / *den
 	sp.Ratio = &v
 	return sp
+}
+
+// e2elRatio divides the baseline's mean E2EL by the row's: above 1 the row
+// is faster, as with throughput. A row without one has nothing to compare.
+func e2elRatio(r, base Row) Speedup {
+	switch {
+	case r.MeanE2ELms == nil:
+		return Speedup{}
+	case base.MeanE2ELms == nil:
+		return Speedup{Reason: "bf16 has no E2EL"}
+	case *r.MeanE2ELms <= 0 || *base.MeanE2ELms <= 0:
+		return Speedup{Reason: "mean E2EL of 0"}
+	}
+	v := *base.MeanE2ELms / *r.MeanE2ELms
+	return Speedup{Ratio: &v, Metric: MetricMeanE2EL}
 }
 
 // differ reports two known (non-zero) workload figures that are not equal.

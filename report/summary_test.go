@@ -44,23 +44,68 @@ func TestSpeedup(t *testing.T) {
 		{"missing row", Row{Model: "m", Quant: "w8a8", Status: StatusMissing}, []Row{base}, "N/A", "", 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sp, _ := compare(tc.row, tc.baselines)
-			if got := speedupCell(sp); got != tc.cell {
-				t.Errorf("cell = %q, want %q", got, tc.cell)
-			}
-			if got := direction(sp); got != tc.csv {
-				t.Errorf("direction = %q, want %q", got, tc.csv)
-			}
-			if tc.metric == "" {
-				if sp.Ratio != nil {
-					t.Errorf("ratio = %v, want none", *sp.Ratio)
-				}
-				return
-			}
-			if sp.Ratio == nil || *sp.Ratio < tc.ratio-1e-12 || *sp.Ratio > tc.ratio+1e-12 || sp.Metric != tc.metric {
-				t.Errorf("speedup = %+v, want %v on %s", sp, tc.ratio, tc.metric)
-			}
+			sp, _, _ := compare(tc.row, tc.baselines)
+			checkSpeedup(t, sp, tc.cell, tc.csv, tc.ratio, tc.metric)
 		})
+	}
+}
+
+func TestE2ELSpeedup(t *testing.T) {
+	serve := func(quant string, meanE2EL *float64) Row {
+		return Row{Model: "m", Quant: quant, Status: StatusOK, Format: FormatRollbenchOnline,
+			OutputTokensPerSecond: f(100), MeanE2ELms: meanE2EL, P99E2ELms: f(5000)}
+	}
+	base := serve("bf16", f(1000))
+	for _, tc := range []struct {
+		name      string
+		row       Row
+		baselines []Row
+		cell, csv string
+		ratio     float64 // 0: none
+	}{
+		// Lower latency is better: bf16 1000 ms / w8a8 800 ms = 1.25.
+		{"faster", serve("w8a8", f(800)), []Row{base}, "1.25x ^", "faster", 1.25},
+		{"slower", serve("w8a8", f(1250)), []Row{base}, "0.80x v", "slower", 0.8},
+		{"equal to 2 decimals", serve("w8a16", f(1004)), []Row{base}, "1.00x", "same", 1000.0 / 1004},
+		{"baseline", base, []Row{base}, "(baseline)", "baseline", 0},
+		{"baseline without E2EL", serve("bf16", nil), nil, "N/A", "", 0},
+		{"row without E2EL", serve("w8a8", nil), []Row{base}, "N/A", "", 0},
+		{"bf16 without E2EL", serve("w8a8", f(800)), []Row{serve("bf16", nil)}, "N/A (bf16 has no E2EL)", "", 0},
+		{"no baseline (bf16 failed)", serve("w8a8", f(800)), nil, "N/A (no bf16 baseline)", "", 0},
+		{"two baselines", serve("w8a8", f(800)), []Row{base, base}, "N/A (2 bf16 results)", "", 0},
+		{"zero latency", serve("w8a8", f(0)), []Row{base}, "N/A (mean E2EL of 0)", "", 0},
+		{"zero bf16 latency", serve("w8a8", f(800)), []Row{serve("bf16", f(0))}, "N/A (mean E2EL of 0)", "", 0},
+		{"failed row", Row{Model: "m", Quant: "w8a8", Status: StatusFailed, MeanE2ELms: f(800)}, []Row{base}, "N/A", "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, sp, _ := compare(tc.row, tc.baselines)
+			metric := MetricMeanE2EL
+			if tc.ratio == 0 {
+				metric = ""
+			}
+			checkSpeedup(t, sp, tc.cell, tc.csv, tc.ratio, metric)
+		})
+	}
+}
+
+// checkSpeedup compares a speedup with its cell, CSV direction and ratio on
+// metric (no ratio when metric is "").
+func checkSpeedup(t *testing.T, sp Speedup, cell, csv string, ratio float64, metric string) {
+	t.Helper()
+	if got := speedupCell(sp); got != cell {
+		t.Errorf("cell = %q, want %q", got, cell)
+	}
+	if got := direction(sp); got != csv {
+		t.Errorf("direction = %q, want %q", got, csv)
+	}
+	if metric == "" {
+		if sp.Ratio != nil {
+			t.Errorf("ratio = %v, want none", *sp.Ratio)
+		}
+		return
+	}
+	if sp.Ratio == nil || *sp.Ratio < ratio-1e-12 || *sp.Ratio > ratio+1e-12 || sp.Metric != metric {
+		t.Errorf("speedup = %+v, want %v on %s", sp, ratio, metric)
 	}
 }
 
@@ -69,13 +114,13 @@ func TestCompareNotes(t *testing.T) {
 		OutputTokensPerSecond: f(100), TotalTokensPerSecond: f(300)}
 	row := Row{Model: "m", Quant: "w8a8", Status: StatusOK, Format: FormatVLLMServe, Prompts: 16,
 		OutputTokensPerSecond: f(100), TotalTokensPerSecond: f(300)}
-	_, notes := compare(row, []Row{base})
+	_, _, notes := compare(row, []Row{base})
 	want := []string{"bf16 baseline from a rollbench file", "workload differs from bf16: 16 prompts vs 32 prompts x n=8"}
 	if !reflect.DeepEqual(notes, want) {
 		t.Errorf("notes = %q, want %q", notes, want)
 	}
 	row.Format, row.Prompts = FormatRollbench, 32
-	if _, notes := compare(row, []Row{base}); notes != nil {
+	if _, _, notes := compare(row, []Row{base}); notes != nil {
 		t.Errorf("same format and workload (n not known on one side): notes = %q", notes)
 	}
 }

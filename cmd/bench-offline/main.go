@@ -5,7 +5,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -24,6 +23,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"gonum.org/v1/gonum/stat"
+
+	"github.com/rollbench/rollbench/hostinfo"
 )
 
 func main() {
@@ -214,16 +215,7 @@ func describe(ctx context.Context, o options) (environment, error) {
 		return env, err
 	}
 	env.Rollbench, env.VLLM, env.Torch, env.Python, env.CPU = r.Rollbench, r.Environment.VLLM, r.Environment.Torch, r.Environment.Python, r.Environment.CPUModel
-	if f, err := os.Open("/proc/meminfo"); err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			var kb int
-			if _, err := fmt.Sscanf(sc.Text(), "MemTotal: %d kB", &kb); err == nil {
-				env.MemoryGiB = (kb + 1<<19) >> 20
-			}
-		}
-	}
+	env.MemoryGiB = hostinfo.MemoryGiB()
 	return env, nil
 }
 
