@@ -114,6 +114,7 @@ func run(ctx context.Context, in *pyembed.Interpreter, x Experiment, r *result.O
 
 	cfg := loadgen.DefaultConfig()
 	cfg.BaseURL = srv.URL
+	cfg.Model = spec.Engine.Model // vllm serve's default served name
 	cfg.N = spec.Rollout.N
 	cfg.MaxTokens = spec.Rollout.OutputLen
 	cfg.Mode = x.Options.Mode

@@ -65,7 +65,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.runs, "runs", 3, "runs of each tool")
 	fs.IntVar(&o.numPrompts, "num-prompts", 32, "prompts per step")
 	fs.IntVarP(&o.n, "n", "n", 8, "samples per prompt")
-	fs.IntVar(&o.inputLen, "input-len", 512, "prompt tokens")
+	// Not verl's 512: vllm bench throughput makes its random prompts by
+	// decoding and re-encoding, which can come out a few tokens longer, and
+	// then refuses prompt + output > max_model_len (768).
+	fs.IntVar(&o.inputLen, "input-len", 480, "prompt tokens")
 	fs.IntVar(&o.outputLen, "output-len", 256, "output tokens")
 	fs.Int64Var(&o.kvCache, "kv-cache-memory-bytes", 1<<30, "KV cache size given to both tools")
 	if err := fs.Parse(args); err != nil {
@@ -276,6 +279,7 @@ func writeReport(o options, env environment, samples []sample) error {
 	fmt.Fprintf(&b, "Measured %s on %s (%d cores, %d GiB), vLLM %s, torch %s, Python %s, %s, rollbench %s.\n\n",
 		env.Date, env.CPU, env.Cores, env.MemoryGiB, env.VLLM, env.Torch, env.Python, env.Go, env.Rollbench)
 	fmt.Fprintf(&b, "Workload: the built-in tiny Qwen3 model (bf16), %d prompts x n=%d, %d prompt + %d output tokens (ignore_eos), "+
+		"(480, not 512: vllm bench throughput's random prompts can re-encode a few tokens longer than asked, and it refuses prompts that would then overflow max_model_len 768), "+
 		"the same engine arguments for both (dtype bfloat16, gpu_memory_utilization 0.4, kv cache %d bytes, max_num_seqs 1024, "+
 		"max_model_len 768, enforce_eager, seed 0, one warm-up prompt). %d runs of each tool, alternating, a fresh process each. "+
 		"Regenerate with `make bench-offline`.\n\n",
