@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // DefaultMaxEvent bounds the size of one event (its longest line and its
@@ -203,6 +205,14 @@ func DecodeChunk(data []byte) (Chunk, error) {
 	if string(data) == "[DONE]" {
 		return Chunk{Done: true}, nil
 	}
+	if c, ok := fastChunk(data); ok {
+		return c, nil
+	}
+	return decodeChunk(data)
+}
+
+// decodeChunk is DecodeChunk for any JSON event.
+func decodeChunk(data []byte) (Chunk, error) {
 	var w wireChunk
 	if err := json.Unmarshal(data, &w); err != nil {
 		return Chunk{}, fmt.Errorf("decoding event %q: %w", clip(data, 80), err)
@@ -224,6 +234,93 @@ func DecodeChunk(data []byte) (Chunk, error) {
 		}
 	}
 	return c, nil
+}
+
+// The pieces of the chunk vLLM sends for every token of a stream, in the
+// order and spelling it writes them.
+var (
+	fastChoices = []byte(`,"choices":[{"index":`)
+	fastText    = []byte(`,"text":"`)
+	fastFinish  = []byte(`,"logprobs":null,"finish_reason":`)
+	fastTail    = []byte(`,"stop_reason":null,"prompt_token_ids":null,"token_ids":null}]}`)
+)
+
+// fastChunk decodes vLLM's per-token chunk, the bulk of every stream,
+// without reflection: decoding must cost the client far less than the
+// server's token takes. ok is false for anything that is not exactly that
+// shape (escapes in strings, several choices, usage, errors, other
+// spacing), which decodeChunk then decodes in full; where ok is true the
+// Chunk is the one decodeChunk would return (FuzzFastChunk checks).
+func fastChunk(data []byte) (Chunk, bool) {
+	i := bytes.Index(data, fastChoices)
+	if i < 0 || bytes.Count(data, []byte(`"choices"`)) != 1 {
+		return Chunk{}, false
+	}
+	head, rest := data[:i], data[i+len(fastChoices):]
+	// The full decoder reads these keys (matching them in any case); in the
+	// head they would change its answer, except vLLM's own "object".
+	lower := bytes.ToLower(head)
+	for _, k := range []string{`"usage"`, `"error"`, `"message"`, `"type"`, `"choices"`} {
+		if bytes.Contains(lower, []byte(k)) {
+			return Chunk{}, false
+		}
+	}
+	if bytes.Count(lower, []byte(`"object"`)) != bytes.Count(head, []byte(`"object":"text_completion"`)) {
+		return Chunk{}, false
+	}
+	digits := 0
+	for digits < len(rest) && rest[digits] >= '0' && rest[digits] <= '9' {
+		digits++
+	}
+	if digits == 0 || digits > 6 || (rest[0] == '0' && digits > 1) {
+		return Chunk{}, false
+	}
+	index, _ := strconv.Atoi(string(rest[:digits]))
+	rest = rest[digits:]
+	text, rest, ok := fastString(rest, fastText)
+	if !ok || !bytes.HasPrefix(rest, fastFinish) {
+		return Chunk{}, false
+	}
+	rest = rest[len(fastFinish):]
+	var finish []byte
+	if bytes.HasPrefix(rest, []byte("null")) {
+		rest = rest[len("null"):]
+	} else if finish, rest, ok = fastString(rest, []byte(`"`)); !ok {
+		return Chunk{}, false
+	}
+	if !bytes.Equal(rest, fastTail) {
+		return Chunk{}, false
+	}
+	// The fields before the choices are not used, but must be JSON that a
+	// further member can follow.
+	var buf [256]byte
+	if !json.Valid(append(append(buf[:0], head...), `,"k":0}`...)) {
+		return Chunk{}, false
+	}
+	return Chunk{Choices: []ChoiceDelta{{Index: index, Text: string(text), FinishReason: string(finish)}}}, true
+}
+
+// fastString reads a JSON string that opens with prefix and needs no
+// unescaping, returning it and what follows its closing quote.
+func fastString(b, prefix []byte) (s, rest []byte, ok bool) {
+	if !bytes.HasPrefix(b, prefix) {
+		return nil, nil, false
+	}
+	b = b[len(prefix):]
+	end := bytes.IndexByte(b, '"')
+	if end < 0 {
+		return nil, nil, false
+	}
+	s = b[:end]
+	for _, c := range s {
+		if c < 0x20 || c == '\\' {
+			return nil, nil, false
+		}
+	}
+	if !utf8.Valid(s) {
+		return nil, nil, false
+	}
+	return s, b[end+1:], true
 }
 
 func describeError(w wireChunk) string {

@@ -334,3 +334,50 @@ func FuzzSSE(f *testing.F) {
 		}
 	})
 }
+
+func TestFastChunk(t *testing.T) {
+	token := `{"id":"cmpl-1","object":"text_completion","created":1,"model":"m","choices":[{"index":3,"text":" tok","logprobs":null,"finish_reason":null,"stop_reason":null,"prompt_token_ids":null,"token_ids":null}]}`
+	c, ok := fastChunk([]byte(token))
+	if !ok || len(c.Choices) != 1 || c.Choices[0] != (ChoiceDelta{Index: 3, Text: " tok"}) {
+		t.Fatalf("vLLM's token chunk: %+v, %v", c, ok)
+	}
+	last := strings.Replace(token, `"finish_reason":null`, `"finish_reason":"length"`, 1)
+	if c, ok := fastChunk([]byte(last)); !ok || c.Choices[0].FinishReason != "length" {
+		t.Errorf("last token chunk: %+v, %v", c, ok)
+	}
+	// Anything else goes the full way.
+	for _, other := range []string{
+		strings.Replace(token, `" tok"`, `"\u00e9"`, 1),                           // an escape
+		strings.Replace(token, `"model":"m"`, `"model":`, 1),                      // broken head
+		strings.Replace(token, `"token_ids":null`, `"token_ids":[5]`, 1),          // ids listed
+		strings.Replace(token, `"stop_reason":null`, `"stop_reason":7`, 1),        // stop reason
+		strings.Replace(token, `"model":"m"`, `"model":"m","usage":null`, 1),      // usage key
+		strings.Replace(token, `"index":3`, `"index":03`, 1),                      // not JSON
+		`{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}`,        // usage only
+		`{"error":{"message":"x","type":"T","code":500},"choices":[{"index":0}]}`, // error
+	} {
+		if _, ok := fastChunk([]byte(other)); ok {
+			t.Errorf("fast path took %s", other)
+		}
+	}
+}
+
+// FuzzFastChunk checks that the fast path, where it decodes, agrees with the
+// full decoder.
+func FuzzFastChunk(f *testing.F) {
+	f.Add(`{"id":"cmpl-1","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":" tok","logprobs":null,"finish_reason":null,"stop_reason":null,"prompt_token_ids":null,"token_ids":null}]}`)
+	f.Add(`{"choices":[{"index":12,"text":"","logprobs":null,"finish_reason":"stop","stop_reason":null,"prompt_token_ids":null,"token_ids":null}]}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, ok := fastChunk([]byte(s))
+		if !ok {
+			return
+		}
+		full, err := decodeChunk([]byte(s))
+		if err != nil {
+			t.Fatalf("fast path decoded what the full decoder rejects (%v): %s", err, s)
+		}
+		if fmt.Sprintf("%+v", fast) != fmt.Sprintf("%+v", full) {
+			t.Fatalf("fast %+v, full %+v for %s", fast, full, s)
+		}
+	})
+}
