@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -159,6 +160,7 @@ func Run(ctx context.Context, cfg Config) (<-chan Result, error) {
 		return nil, err
 	}
 	out := make(chan Result, len(cfg.Prompts)*cfg.N)
+	r.preconnect(ctx)
 	r.start = time.Now()
 	go r.run(ctx, out)
 	return out, nil
@@ -227,6 +229,36 @@ func newTransport(conc int) *http.Transport {
 }
 
 func (r *runner) since() time.Duration { return time.Since(r.start) }
+
+// preconnect opens the pool's connections before the clock starts, so that
+// the requests go out over warm connections, as a trainer's do from its
+// second step on: dialing every connection at once is no part of the
+// server's latency. Each response is held until all have arrived, which
+// makes every request take a connection of its own. Failures are left for
+// the run to report.
+func (r *runner) preconnect(ctx context.Context) {
+	health := strings.TrimSuffix(r.url, "/v1/completions") + "/health"
+	n := min(r.cfg.MaxConcurrency, r.cfg.Requests())
+	var arrived, done sync.WaitGroup
+	arrived.Add(n)
+	for range n {
+		done.Go(func() {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, health, nil)
+			var resp *http.Response
+			if err == nil {
+				resp, err = r.client.Do(req)
+			}
+			arrived.Done()
+			if err != nil {
+				return
+			}
+			arrived.Wait()
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+			resp.Body.Close()
+		})
+	}
+	done.Wait()
+}
 
 // job is one request: its prompt, its first sample and how many it asks for.
 type job struct {

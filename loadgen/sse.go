@@ -259,7 +259,11 @@ func fastChunk(data []byte) (Chunk, bool) {
 	head, rest := data[:i], data[i+len(fastChoices):]
 	// The full decoder reads these keys (matching them in any case); in the
 	// head they would change its answer, except vLLM's own "object".
-	lower := bytes.ToLower(head)
+	var lowerBuf [256]byte
+	lower, ascii := asciiLower(lowerBuf[:0], head)
+	if !ascii {
+		return Chunk{}, false // encoding/json folds some non-ASCII letters into keys
+	}
 	for _, k := range []string{`"usage"`, `"error"`, `"message"`, `"type"`, `"choices"`} {
 		if bytes.Contains(lower, []byte(k)) {
 			return Chunk{}, false
@@ -298,6 +302,22 @@ func fastChunk(data []byte) (Chunk, bool) {
 		return Chunk{}, false
 	}
 	return Chunk{Choices: []ChoiceDelta{{Index: index, Text: string(text), FinishReason: string(finish)}}}, true
+}
+
+// asciiLower appends b with ASCII letters lowered to dst, which a caller
+// gives room on its stack (this runs for every token); ascii is false when b
+// holds any other byte.
+func asciiLower(dst, b []byte) (lower []byte, ascii bool) {
+	for _, c := range b {
+		if c >= 0x80 {
+			return nil, false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst, true
 }
 
 // fastString reads a JSON string that opens with prefix and needs no
