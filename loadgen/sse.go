@@ -242,7 +242,9 @@ var (
 	fastChoices = []byte(`,"choices":[{"index":`)
 	fastText    = []byte(`,"text":"`)
 	fastFinish  = []byte(`,"logprobs":null,"finish_reason":`)
-	fastTail    = []byte(`,"stop_reason":null,"prompt_token_ids":null,"token_ids":null}]}`)
+	fastPrompt  = []byte(`,"stop_reason":null,"prompt_token_ids":`)
+	fastIDs     = []byte(`,"token_ids":`)
+	fastEnd     = []byte(`}]}`)
 )
 
 // fastChunk decodes vLLM's per-token chunk, the bulk of every stream,
@@ -292,7 +294,14 @@ func fastChunk(data []byte) (Chunk, bool) {
 	} else if finish, rest, ok = fastString(rest, []byte(`"`)); !ok {
 		return Chunk{}, false
 	}
-	if !bytes.Equal(rest, fastTail) {
+	if !bytes.HasPrefix(rest, fastPrompt) {
+		return Chunk{}, false
+	}
+	if _, rest, ok = fastInts(rest[len(fastPrompt):]); !ok || !bytes.HasPrefix(rest, fastIDs) {
+		return Chunk{}, false
+	}
+	ids, rest, ok := fastInts(rest[len(fastIDs):])
+	if !ok || !bytes.Equal(rest, fastEnd) {
 		return Chunk{}, false
 	}
 	// The fields before the choices are not used, but must be JSON that a
@@ -301,7 +310,41 @@ func fastChunk(data []byte) (Chunk, bool) {
 	if !json.Valid(append(append(buf[:0], head...), `,"k":0}`...)) {
 		return Chunk{}, false
 	}
-	return Chunk{Choices: []ChoiceDelta{{Index: index, Text: string(text), FinishReason: string(finish)}}}, true
+	return Chunk{Choices: []ChoiceDelta{{Index: index, Text: string(text), TokenIDs: ids, FinishReason: string(finish)}}}, true
+}
+
+// fastInts reads null or a list of non-negative integers written without
+// spaces, returning how many it holds and what follows.
+func fastInts(b []byte) (n int, rest []byte, ok bool) {
+	if bytes.HasPrefix(b, []byte("null")) {
+		return 0, b[len("null"):], true
+	}
+	if len(b) < 2 || b[0] != '[' {
+		return 0, nil, false
+	}
+	if b[1] == ']' {
+		return 0, b[2:], true
+	}
+	i := 1
+	for {
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		// Within int range, and no leading zero: what json.Unmarshal takes.
+		if i == start || i-start > 18 || (b[start] == '0' && i-start > 1) || i == len(b) {
+			return 0, nil, false
+		}
+		n++
+		switch b[i] {
+		case ',':
+			i++
+		case ']':
+			return n, b[i+1:], true
+		default:
+			return 0, nil, false
+		}
+	}
 }
 
 // asciiLower appends b with ASCII letters lowered to dst, which a caller

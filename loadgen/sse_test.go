@@ -341,6 +341,10 @@ func TestFastChunk(t *testing.T) {
 	if !ok || len(c.Choices) != 1 || c.Choices[0] != (ChoiceDelta{Index: 3, Text: " tok"}) {
 		t.Fatalf("vLLM's token chunk: %+v, %v", c, ok)
 	}
+	ids := strings.Replace(token, `"prompt_token_ids":null,"token_ids":null`, `"prompt_token_ids":[5,6,0],"token_ids":[638,12]`, 1)
+	if c, ok := fastChunk([]byte(ids)); !ok || c.Choices[0].TokenIDs != 2 {
+		t.Errorf("chunk with token ids: %+v, %v", c, ok)
+	}
 	last := strings.Replace(token, `"finish_reason":null`, `"finish_reason":"length"`, 1)
 	if c, ok := fastChunk([]byte(last)); !ok || c.Choices[0].FinishReason != "length" {
 		t.Errorf("last token chunk: %+v, %v", c, ok)
@@ -349,7 +353,6 @@ func TestFastChunk(t *testing.T) {
 	for _, other := range []string{
 		strings.Replace(token, `" tok"`, `"\u00e9"`, 1),                           // an escape
 		strings.Replace(token, `"model":"m"`, `"model":`, 1),                      // broken head
-		strings.Replace(token, `"token_ids":null`, `"token_ids":[5]`, 1),          // ids listed
 		strings.Replace(token, `"stop_reason":null`, `"stop_reason":7`, 1),        // stop reason
 		strings.Replace(token, `"model":"m"`, `"model":"m","usage":null`, 1),      // usage key
 		strings.Replace(token, `"index":3`, `"index":03`, 1),                      // not JSON
@@ -367,6 +370,7 @@ func TestFastChunk(t *testing.T) {
 func FuzzFastChunk(f *testing.F) {
 	f.Add(`{"id":"cmpl-1","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":" tok","logprobs":null,"finish_reason":null,"stop_reason":null,"prompt_token_ids":null,"token_ids":null}]}`)
 	f.Add(`{"choices":[{"index":12,"text":"","logprobs":null,"finish_reason":"stop","stop_reason":null,"prompt_token_ids":null,"token_ids":null}]}`)
+	f.Add(`{"id":"c","object":"text_completion","choices":[{"index":0,"text":"a","logprobs":null,"finish_reason":null,"stop_reason":null,"prompt_token_ids":[1,2],"token_ids":[0]}]}`)
 	f.Fuzz(func(t *testing.T, s string) {
 		fast, ok := fastChunk([]byte(s))
 		if !ok {

@@ -119,6 +119,9 @@ func run(ctx context.Context, in *pyembed.Interpreter, x Experiment, r *result.O
 	cfg.MaxTokens = spec.Rollout.OutputLen
 	cfg.Mode = x.Options.Mode
 	cfg.MaxConcurrency = x.Options.MaxConcurrency
+	// vLLM sends chunks with no text while it holds back part of a UTF-8
+	// character, so only token ids make the stream's count exact.
+	cfg.ReturnTokenIDs = true
 	if spec.Rollout.WarmupPrompts > 0 {
 		warm := cfg
 		if warm.Prompts, err = spec.Rollout.WarmupPromptSet(vocab.Size, vocab.Special); err != nil {
