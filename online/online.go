@@ -172,6 +172,9 @@ func run(ctx context.Context, in *pyembed.Interpreter, x Experiment, r *result.O
 func measure(ctx context.Context, cfg loadgen.Config, requestsFile string, r *result.Online) error {
 	var enc *json.Encoder
 	if requestsFile != "" {
+		if err := os.MkdirAll(filepath.Dir(requestsFile), 0o755); err != nil {
+			return fmt.Errorf("requests file: %w", err)
+		}
 		f, err := os.Create(requestsFile)
 		if err != nil {
 			return fmt.Errorf("requests file: %w", err)
