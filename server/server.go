@@ -185,9 +185,6 @@ func (s *Server) Alive() bool {
 	}
 }
 
-// Pid is the server's process id.
-func (s *Server) Pid() int { return s.cmd.Process.Pid }
-
 // Stop asks the server to shut down (SIGTERM to its group), then kills
 // whatever of its tree is left after grace.
 func (s *Server) Stop(grace time.Duration) {
