@@ -117,6 +117,43 @@ func TestRunPerSample(t *testing.T) {
 	}
 }
 
+// TestRequestRate checks that a rate spreads the sends over time, none before
+// its schedule, and that the schedule is the seed's.
+func TestRequestRate(t *testing.T) {
+	_, srv := mock(t, mockserver.Options{})
+	cfg := config(srv.URL)
+	cfg.Prompts, cfg.N = prompts(4, 4, 4, 4, 4, 4, 4, 4, 4, 4), 4 // 40 requests
+	cfg.RequestRate, cfg.Seed = 200, 7
+	results := run(t, cfg)
+	checkSamples(t, results, 10, 4)
+	scheduled := map[int]float64{}
+	var last float64
+	for _, r := range results {
+		if !r.OK() || r.ScheduledMs <= 0 || r.SentMs < r.ScheduledMs || r.ReadyMs < r.ScheduledMs {
+			t.Errorf("request %d: scheduled %.3f ready %.3f sent %.3f ms (%s)", r.Request, r.ScheduledMs, r.ReadyMs, r.SentMs, r.Error)
+		}
+		scheduled[r.Request] = r.ScheduledMs
+		last = max(last, r.ScheduledMs)
+	}
+	for i := 1; i < len(scheduled); i++ {
+		if scheduled[i] < scheduled[i-1] {
+			t.Errorf("request %d scheduled at %.3f ms, before request %d at %.3f ms", i, scheduled[i], i-1, scheduled[i-1])
+		}
+	}
+	// 40 arrivals at 200/s: the last is due near 200 ms (a Poisson sum of
+	// 40 gaps lies within +-50% with overwhelming probability).
+	if last < 100 || last > 300 {
+		t.Errorf("last request scheduled at %.1f ms, want about 200", last)
+	}
+	again := poisson(40, 200, 7)
+	if ms(again[39]) != last {
+		t.Errorf("seed 7 gives a last send at %.3f ms, the run had %.3f", ms(again[39]), last)
+	}
+	if other := poisson(40, 200, 8); other[39] == again[39] {
+		t.Errorf("seeds 7 and 8 give the same schedule")
+	}
+}
+
 func TestRunNInRequest(t *testing.T) {
 	m, srv := mock(t, mockserver.Options{})
 	cfg := config(srv.URL)
@@ -400,6 +437,7 @@ func TestConfigErrors(t *testing.T) {
 		{func(c *Config) { c.MaxConcurrency = -2 }, "MaxConcurrency must be at least 1, got -2"},
 		{func(c *Config) { c.TopP = 1.5 }, "TopP must be in (0, 1], got 1.5"},
 		{func(c *Config) { c.Temperature = -1 }, "Temperature must not be negative, got -1"},
+		{func(c *Config) { c.RequestRate = -5 }, "RequestRate must not be negative, got -5"},
 		{func(c *Config) { c.Mode = "batch" }, `Mode must be "per-sample" or "n-in-request", got "batch"`},
 	} {
 		cfg := config("http://127.0.0.1:1")

@@ -13,6 +13,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -62,6 +64,12 @@ type Config struct {
 	// MaxConcurrency caps the requests in flight (default 128). The HTTP
 	// connection pool has exactly this many connections.
 	MaxConcurrency int
+	// RequestRate spreads the requests' scheduled send times as a Poisson
+	// process of this many requests per second, as vllm bench serve's
+	// --request-rate does, seeded by Seed. 0 schedules every request at the
+	// start, the rollout's shape.
+	RequestRate float64
+	Seed        uint64
 	// ReturnTokenIDs asks vLLM for each chunk's token ids
 	// ("return_token_ids": true), so the stream's token count is exact even
 	// when a chunk carries several tokens.
@@ -112,6 +120,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("loadgen: Temperature must not be negative, got %g", c.Temperature)
 	case c.TopP < 0 || c.TopP > 1:
 		return c, fmt.Errorf("loadgen: TopP must be in (0, 1], got %g", c.TopP)
+	case c.RequestRate < 0 || math.IsNaN(c.RequestRate):
+		return c, fmt.Errorf("loadgen: RequestRate must not be negative, got %g", c.RequestRate)
 	case c.Mode != PerSample && c.Mode != NInRequest:
 		return c, fmt.Errorf("loadgen: Mode must be %q or %q, got %q", PerSample, NInRequest, c.Mode)
 	}
@@ -143,7 +153,8 @@ type streamOptions struct {
 
 // Run starts the run and returns its results as they finish, one per
 // sample: Config.Requests() requests, len(Prompts) x N results. Every
-// request is scheduled at the start; MaxConcurrency workers send them. The
+// request is scheduled at the start, or at its time when RequestRate is
+// set; MaxConcurrency workers send them. The
 // channel is buffered for every result, so a slow reader never delays a
 // send, and it closes once every result is in it. When ctx ends, requests in
 // flight fail with the context's error and those not yet sent are reported
@@ -180,8 +191,24 @@ type runner struct {
 	url    string
 	bodies [][]byte // one per prompt
 	client *http.Client
-	start  time.Time
-	next   atomic.Int64
+	// schedule is each request's send time from the start; nil sends all
+	// at once.
+	schedule []time.Duration
+	start    time.Time
+	next     atomic.Int64
+}
+
+// poisson returns the send times of n requests arriving as a Poisson
+// process of rate per second: exponential gaps, the first one included.
+func poisson(n int, rate float64, seed uint64) []time.Duration {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	at := make([]time.Duration, n)
+	var t float64
+	for i := range at {
+		t += rng.ExpFloat64() / rate
+		at[i] = time.Duration(t * float64(time.Second))
+	}
+	return at
 }
 
 func newRunner(cfg Config) (*runner, error) {
@@ -206,6 +233,9 @@ func newRunner(cfg Config) (*runner, error) {
 			return nil, fmt.Errorf("loadgen: encoding a request: %w", err)
 		}
 		r.bodies = append(r.bodies, body)
+	}
+	if cfg.RequestRate > 0 && !math.IsInf(cfg.RequestRate, 1) {
+		r.schedule = poisson(cfg.Requests(), cfg.RequestRate, cfg.Seed)
 	}
 	return r, nil
 }
@@ -282,28 +312,43 @@ func (r *runner) run(ctx context.Context, out chan<- Result) {
 	close(out)
 }
 
-// work is one of MaxConcurrency workers: it takes the next request, sends it
-// and streams its response, until none is left.
+// work is one of MaxConcurrency workers: it takes the next request, waits
+// for its scheduled time, sends it and streams its response, until none is
+// left. Requests are taken in the order of their schedule.
 func (r *runner) work(ctx context.Context, out chan<- Result) {
 	var free time.Duration // when this worker's slot was last free
+	timer := time.NewTimer(0)
+	<-timer.C
 	for {
 		i := int(r.next.Add(1) - 1)
 		if i >= r.cfg.Requests() {
 			return
 		}
-		for _, res := range r.do(ctx, r.job(i), free) {
+		var scheduled time.Duration
+		if r.schedule != nil {
+			scheduled = r.schedule[i]
+			if wait := scheduled - r.since(); wait > 0 {
+				timer.Reset(wait)
+				select {
+				case <-timer.C:
+				case <-ctx.Done():
+					timer.Stop()
+				}
+			}
+		}
+		for _, res := range r.do(ctx, r.job(i), scheduled, max(scheduled, free)) {
 			out <- res
 		}
 		free = r.since()
 	}
 }
 
-// do sends one request and reads its response. Every request is scheduled
-// at 0, so it is ready as soon as its slot is free.
-func (r *runner) do(ctx context.Context, j job, ready time.Duration) []Result {
+// do sends one request and reads its response. It was due at scheduled and
+// ready to go at ready, when its slot was free too.
+func (r *runner) do(ctx context.Context, j job, scheduled, ready time.Duration) []Result {
 	base := Result{
 		Request: j.req, Prompt: j.prompt, Sample: j.sample,
-		ReadyMs: ms(ready), PromptTokens: len(r.cfg.Prompts[j.prompt]),
+		ScheduledMs: ms(scheduled), ReadyMs: ms(ready), PromptTokens: len(r.cfg.Prompts[j.prompt]),
 	}
 	var sent time.Duration
 	fail := func(msg string) []Result {

@@ -152,6 +152,7 @@ func (t *tally) add(c Chunk, at time.Duration) {
 // time from now, and returns when the response ended.
 func (t *tally) read(body io.Reader, now func() time.Duration) time.Duration {
 	er := NewEventReader(body)
+	var dec chunkDecoder
 	for {
 		data, err := er.Next()
 		at := now()
@@ -163,7 +164,7 @@ func (t *tally) read(body io.Reader, now func() time.Duration) time.Duration {
 			t.fail("reading stream: %v", err)
 			return at
 		}
-		c, err := DecodeChunk(data)
+		c, err := dec.decode(data)
 		if err != nil {
 			t.fail("%v", err)
 			continue

@@ -201,11 +201,26 @@ type wireError struct {
 // usage-only final chunk, "[DONE]", and both error shapes vLLM has used:
 // {"error": {"message", "type", "code"}} and {"object": "error", "message"}.
 func DecodeChunk(data []byte) (Chunk, error) {
+	var d chunkDecoder
+	return d.decode(data)
+}
+
+// chunkDecoder decodes the events of one stream. vLLM repeats the same head
+// (id, object, created, model) in every chunk of a stream, so the fast path
+// checks it once per stream rather than once per token.
+type chunkDecoder struct {
+	head []byte // the last head fastChunk accepted
+}
+
+func (d *chunkDecoder) decode(data []byte) (Chunk, error) {
 	data = bytes.TrimSpace(data)
 	if string(data) == "[DONE]" {
 		return Chunk{Done: true}, nil
 	}
-	if c, ok := fastChunk(data); ok {
+	if c, head, ok := fastChunk(data, d.head); ok {
+		if len(head) > 0 {
+			d.head = append(d.head[:0], head...)
+		}
 		return c, nil
 	}
 	return decodeChunk(data)
@@ -252,65 +267,78 @@ var (
 // server's token takes. ok is false for anything that is not exactly that
 // shape (escapes in strings, several choices, usage, errors, other
 // spacing), which decodeChunk then decodes in full; where ok is true the
-// Chunk is the one decodeChunk would return (FuzzFastChunk checks).
-func fastChunk(data []byte) (Chunk, bool) {
+// Chunk is the one decodeChunk would return (FuzzFastChunk checks). A head
+// equal to seen, one fastChunk accepted before, is not checked again; head
+// is returned when it was checked, for the caller to pass as seen next.
+func fastChunk(data, seen []byte) (c Chunk, head []byte, ok bool) {
 	i := bytes.Index(data, fastChoices)
-	if i < 0 || bytes.Count(data, []byte(`"choices"`)) != 1 {
-		return Chunk{}, false
+	if i < 0 {
+		return Chunk{}, nil, false
 	}
 	head, rest := data[:i], data[i+len(fastChoices):]
-	// The full decoder reads these keys (matching them in any case); in the
-	// head they would change its answer, except vLLM's own "object".
-	var lowerBuf [256]byte
-	lower, ascii := asciiLower(lowerBuf[:0], head)
-	if !ascii {
-		return Chunk{}, false // encoding/json folds some non-ASCII letters into keys
-	}
-	for _, k := range []string{`"usage"`, `"error"`, `"message"`, `"type"`, `"choices"`} {
-		if bytes.Contains(lower, []byte(k)) {
-			return Chunk{}, false
-		}
-	}
-	if bytes.Count(lower, []byte(`"object"`)) != bytes.Count(head, []byte(`"object":"text_completion"`)) {
-		return Chunk{}, false
+	if len(seen) > 0 && bytes.Equal(head, seen) {
+		head = nil
+	} else if !fastHead(head) {
+		return Chunk{}, nil, false
 	}
 	digits := 0
 	for digits < len(rest) && rest[digits] >= '0' && rest[digits] <= '9' {
 		digits++
 	}
 	if digits == 0 || digits > 6 || (rest[0] == '0' && digits > 1) {
-		return Chunk{}, false
+		return Chunk{}, nil, false
 	}
 	index, _ := strconv.Atoi(string(rest[:digits]))
 	rest = rest[digits:]
 	text, rest, ok := fastString(rest, fastText)
 	if !ok || !bytes.HasPrefix(rest, fastFinish) {
-		return Chunk{}, false
+		return Chunk{}, nil, false
 	}
 	rest = rest[len(fastFinish):]
 	var finish []byte
 	if bytes.HasPrefix(rest, []byte("null")) {
 		rest = rest[len("null"):]
 	} else if finish, rest, ok = fastString(rest, []byte(`"`)); !ok {
-		return Chunk{}, false
+		return Chunk{}, nil, false
 	}
 	if !bytes.HasPrefix(rest, fastPrompt) {
-		return Chunk{}, false
+		return Chunk{}, nil, false
 	}
 	if _, rest, ok = fastInts(rest[len(fastPrompt):]); !ok || !bytes.HasPrefix(rest, fastIDs) {
-		return Chunk{}, false
+		return Chunk{}, nil, false
 	}
 	ids, rest, ok := fastInts(rest[len(fastIDs):])
 	if !ok || !bytes.Equal(rest, fastEnd) {
-		return Chunk{}, false
+		return Chunk{}, nil, false
+	}
+	return Chunk{Choices: []ChoiceDelta{{Index: index, Text: string(text), TokenIDs: ids, FinishReason: string(finish)}}}, head, true
+}
+
+// fastHead reports whether head, the part of data before its choices, is
+// one the full decoder would read the same way as vLLM's: no keys it would
+// act on (another "choices" among them: what follows the head cannot hold
+// one, its strings having no escapes) and JSON that a further member can
+// follow.
+func fastHead(head []byte) bool {
+	// The full decoder reads these keys (matching them in any case); in the
+	// head they would change its answer, except vLLM's own "object".
+	var lowerBuf [256]byte
+	lower, ascii := asciiLower(lowerBuf[:0], head)
+	if !ascii {
+		return false // encoding/json folds some non-ASCII letters into keys
+	}
+	for _, k := range []string{`"usage"`, `"error"`, `"message"`, `"type"`, `"choices"`} {
+		if bytes.Contains(lower, []byte(k)) {
+			return false
+		}
+	}
+	if bytes.Count(lower, []byte(`"object"`)) != bytes.Count(head, []byte(`"object":"text_completion"`)) {
+		return false
 	}
 	// The fields before the choices are not used, but must be JSON that a
 	// further member can follow.
 	var buf [256]byte
-	if !json.Valid(append(append(buf[:0], head...), `,"k":0}`...)) {
-		return Chunk{}, false
-	}
-	return Chunk{Choices: []ChoiceDelta{{Index: index, Text: string(text), TokenIDs: ids, FinishReason: string(finish)}}}, true
+	return json.Valid(append(append(buf[:0], head...), `,"k":0}`...))
 }
 
 // fastInts reads null or a list of non-negative integers written without

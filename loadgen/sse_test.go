@@ -337,16 +337,16 @@ func FuzzSSE(f *testing.F) {
 
 func TestFastChunk(t *testing.T) {
 	token := `{"id":"cmpl-1","object":"text_completion","created":1,"model":"m","choices":[{"index":3,"text":" tok","logprobs":null,"finish_reason":null,"stop_reason":null,"prompt_token_ids":null,"token_ids":null}]}`
-	c, ok := fastChunk([]byte(token))
+	c, _, ok := fastChunk([]byte(token), nil)
 	if !ok || len(c.Choices) != 1 || c.Choices[0] != (ChoiceDelta{Index: 3, Text: " tok"}) {
 		t.Fatalf("vLLM's token chunk: %+v, %v", c, ok)
 	}
 	ids := strings.Replace(token, `"prompt_token_ids":null,"token_ids":null`, `"prompt_token_ids":[5,6,0],"token_ids":[638,12]`, 1)
-	if c, ok := fastChunk([]byte(ids)); !ok || c.Choices[0].TokenIDs != 2 {
+	if c, _, ok := fastChunk([]byte(ids), nil); !ok || c.Choices[0].TokenIDs != 2 {
 		t.Errorf("chunk with token ids: %+v, %v", c, ok)
 	}
 	last := strings.Replace(token, `"finish_reason":null`, `"finish_reason":"length"`, 1)
-	if c, ok := fastChunk([]byte(last)); !ok || c.Choices[0].FinishReason != "length" {
+	if c, _, ok := fastChunk([]byte(last), nil); !ok || c.Choices[0].FinishReason != "length" {
 		t.Errorf("last token chunk: %+v, %v", c, ok)
 	}
 	// Anything else goes the full way.
@@ -359,9 +359,32 @@ func TestFastChunk(t *testing.T) {
 		`{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}`,        // usage only
 		`{"error":{"message":"x","type":"T","code":500},"choices":[{"index":0}]}`, // error
 	} {
-		if _, ok := fastChunk([]byte(other)); ok {
+		if _, _, ok := fastChunk([]byte(other), nil); ok {
 			t.Errorf("fast path took %s", other)
 		}
+	}
+}
+
+// TestChunkDecoderHead checks that a stream's decoder trusts a head it has
+// checked, and only that head.
+func TestChunkDecoderHead(t *testing.T) {
+	head := `{"id":"cmpl-1","object":"text_completion","created":1,"model":"m"`
+	token := head + `,"choices":[{"index":0,"text":" tok","logprobs":null,"finish_reason":null,"stop_reason":null,"prompt_token_ids":null,"token_ids":null}]}`
+	var d chunkDecoder
+	if _, err := d.decode([]byte(token)); err != nil || string(d.head) != head {
+		t.Fatalf("first chunk: head %q, err %v", d.head, err)
+	}
+	if _, seen, ok := fastChunk([]byte(token), d.head); !ok || seen != nil {
+		t.Errorf("the same head checked again (%q, %v)", seen, ok)
+	}
+	// A different head is checked, and refused when it is not vLLM's.
+	usage := strings.Replace(token, `"model":"m"`, `"model":"m","usage":null`, 1)
+	if _, _, ok := fastChunk([]byte(usage), d.head); ok {
+		t.Errorf("fast path took a new head with a usage key")
+	}
+	c, err := d.decode([]byte(usage))
+	if err != nil || len(c.Choices) != 1 || string(d.head) != head {
+		t.Errorf("usage chunk: %+v, %v, head now %q", c, err, d.head)
 	}
 }
 
@@ -371,17 +394,21 @@ func FuzzFastChunk(f *testing.F) {
 	f.Add(`{"id":"cmpl-1","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":" tok","logprobs":null,"finish_reason":null,"stop_reason":null,"prompt_token_ids":null,"token_ids":null}]}`)
 	f.Add(`{"choices":[{"index":12,"text":"","logprobs":null,"finish_reason":"stop","stop_reason":null,"prompt_token_ids":null,"token_ids":null}]}`)
 	f.Add(`{"id":"c","object":"text_completion","choices":[{"index":0,"text":"a","logprobs":null,"finish_reason":null,"stop_reason":null,"prompt_token_ids":[1,2],"token_ids":[0]}]}`)
+	// A head the stream's decoder has already checked.
+	seen := []byte(`{"id":"cmpl-1","object":"text_completion","created":1,"model":"m"`)
 	f.Fuzz(func(t *testing.T, s string) {
-		fast, ok := fastChunk([]byte(s))
-		if !ok {
-			return
-		}
-		full, err := decodeChunk([]byte(s))
-		if err != nil {
-			t.Fatalf("fast path decoded what the full decoder rejects (%v): %s", err, s)
-		}
-		if fmt.Sprintf("%+v", fast) != fmt.Sprintf("%+v", full) {
-			t.Fatalf("fast %+v, full %+v for %s", fast, full, s)
+		for _, known := range [][]byte{nil, seen} {
+			fast, _, ok := fastChunk([]byte(s), known)
+			if !ok {
+				continue
+			}
+			full, err := decodeChunk([]byte(s))
+			if err != nil {
+				t.Fatalf("fast path decoded what the full decoder rejects (%v): %s", err, s)
+			}
+			if fmt.Sprintf("%+v", fast) != fmt.Sprintf("%+v", full) {
+				t.Fatalf("fast %+v, full %+v for %s", fast, full, s)
+			}
 		}
 	})
 }

@@ -242,9 +242,9 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, p plan) {
 	pace := newPacer(s.opts.TTFT, s.opts.TokensPerSecond)
 	defer pace.stop()
 
-	// Unpaced, the chunks go out as the response writer's buffer fills
-	// rather than one write each: the server's own cost per token must stay
-	// far below the client's it is there to measure.
+	// Unpaced, the whole answer goes out in one write rather than one per
+	// token: the server's own cost must stay far below the client's it is
+	// there to measure.
 	instant := s.opts.TTFT == 0 && s.opts.TokensPerSecond == 0
 	head := p.chunkHead()
 	buf := make([]byte, 0, 512)
@@ -252,21 +252,26 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, p plan) {
 		if !pace.wait(ctx, k) {
 			return
 		}
-		buf = buf[:0]
+		if !instant {
+			buf = buf[:0]
+		}
 		for i := range p.n {
 			buf = p.appendChunk(buf, head, i, k)
+		}
+		s.tokens.Add(int64(p.n))
+		if instant {
+			continue
 		}
 		if _, err := w.Write(buf); err != nil {
 			return
 		}
-		if !instant {
-			if err := rc.Flush(); err != nil {
-				return
-			}
+		if err := rc.Flush(); err != nil {
+			return
 		}
-		s.tokens.Add(int64(p.n))
 	}
-	buf = buf[:0]
+	if !instant {
+		buf = buf[:0]
+	}
 	if p.usage {
 		buf = append(buf, head...)
 		buf = append(buf, `[],"usage":`...)

@@ -42,13 +42,15 @@ type options struct {
 	// The latency phase: a paced server, so neither client saturates
 	// the machine and the time to first token is what each client adds.
 	latencyRequests, latencyConcurrency int
-	latencyPace                         float64
+	latencyPace, latencyRate            float64
 }
 
 // phase is one server and load the clients take turns at.
 type phase struct {
 	name, base     string
 	conc, requests int
+	// rate is the requests' arrival rate per second, 0 for all at once.
+	rate float64
 }
 
 // sample is one run of one client.
@@ -84,9 +86,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.requests, "requests", 4096, "requests per run, all scheduled at once")
 	fs.IntVar(&o.outputLen, "output-len", 16, "output tokens per request")
 	fs.IntSliceVar(&o.concurrencies, "concurrency", []int{128, 1024}, "concurrencies to measure")
-	fs.IntVar(&o.latencyRequests, "latency-requests", 1024, "requests per run of the latency phase")
+	fs.IntVar(&o.latencyRequests, "latency-requests", 2048, "requests per run of the latency phase")
 	fs.IntVar(&o.latencyConcurrency, "latency-concurrency", 128, "concurrency of the latency phase")
 	fs.Float64Var(&o.latencyPace, "latency-pace", 50, "tokens per second per request of the paced server in the latency phase")
+	fs.Float64Var(&o.latencyRate, "latency-rate", 350, "requests per second (Poisson arrivals) in the latency phase")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -116,9 +119,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var samples []sample
 	var phases []phase
 	for _, conc := range o.concurrencies {
-		phases = append(phases, phase{"throughput", base, conc, o.requests})
+		phases = append(phases, phase{"throughput", base, conc, o.requests, 0})
 	}
-	phases = append(phases, phase{"latency", paced, o.latencyConcurrency, o.latencyRequests})
+	phases = append(phases, phase{"latency", paced, o.latencyConcurrency, o.latencyRequests, o.latencyRate})
 	for _, ph := range phases {
 		conc := ph.conc
 		for i := range o.runs {
@@ -130,9 +133,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				var s sample
 				var err error
 				if client == "rollbench" {
-					s, err = runGo(ctx, o, ph.base, conc, ph.requests)
+					s, err = runGo(ctx, o, ph, uint64(i))
 				} else {
-					s, err = runVLLM(ctx, o, ph.base, tok, conc, ph.requests, fmt.Sprintf("%s-c%d-%d", ph.name, conc, i))
+					s, err = runVLLM(ctx, o, ph, tok, i)
 				}
 				if err != nil {
 					return fmt.Errorf("%s at concurrency %d, run %d: %w", client, conc, i, err)
@@ -147,12 +150,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return write(o, samples)
 }
 
-func runGo(ctx context.Context, o options, base string, conc, requests int) (sample, error) {
+func runGo(ctx context.Context, o options, ph phase, seed uint64) (sample, error) {
 	cfg := loadgen.DefaultConfig()
-	cfg.BaseURL = base
+	cfg.BaseURL = ph.base
 	cfg.MaxTokens = o.outputLen
-	cfg.MaxConcurrency = conc
-	cfg.Prompts = make([][]int, requests)
+	cfg.MaxConcurrency = ph.conc
+	cfg.RequestRate, cfg.Seed = ph.rate, seed
+	cfg.Prompts = make([][]int, ph.requests)
 	for i := range cfg.Prompts {
 		cfg.Prompts[i] = []int{1, 2, 3, 4}
 	}
@@ -160,7 +164,7 @@ func runGo(ctx context.Context, o options, base string, conc, requests int) (sam
 	if err != nil {
 		return sample{}, err
 	}
-	m := loadgen.Compute(loadgen.Collect(results), conc)
+	m := loadgen.Compute(loadgen.Collect(results), ph.conc)
 	if m.FailedRequests > 0 {
 		return sample{}, fmt.Errorf("%d requests failed: %v", m.FailedRequests, m.Notes)
 	}
@@ -170,12 +174,16 @@ func runGo(ctx context.Context, o options, base string, conc, requests int) (sam
 		OverheadP50ms: m.ClientOverhead.P50, OverheadP99ms: m.ClientOverhead.P99}, nil
 }
 
-func runVLLM(ctx context.Context, o options, base, tok string, conc, requests int, name string) (sample, error) {
-	resultFile := "vllm-" + name + ".json"
-	cmd := exec.CommandContext(ctx, o.vllm, "bench", "serve", "--backend", "vllm", "--base-url", base,
-		"--endpoint", "/v1/completions", "--model", "mock", "--tokenizer", tok,
+func runVLLM(ctx context.Context, o options, ph phase, tok string, run int) (sample, error) {
+	resultFile := fmt.Sprintf("vllm-%s-c%d-%d.json", ph.name, ph.conc, run)
+	rate := "inf"
+	if ph.rate > 0 {
+		rate = strconv.FormatFloat(ph.rate, 'f', -1, 64)
+	}
+	cmd := exec.CommandContext(ctx, o.vllm, "bench", "serve", "--backend", "vllm", "--base-url", ph.base,
+		"--endpoint", "/v1/completions", "--model", "mock", "--tokenizer", tok, "--seed", strconv.Itoa(run),
 		"--dataset-name", "random", "--random-input-len", "4", "--random-output-len", strconv.Itoa(o.outputLen),
-		"--num-prompts", strconv.Itoa(requests), "--max-concurrency", strconv.Itoa(conc), "--request-rate", "inf",
+		"--num-prompts", strconv.Itoa(ph.requests), "--max-concurrency", strconv.Itoa(ph.conc), "--request-rate", rate,
 		"--ignore-eos", "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", "50,99",
 		"--save-result", "--result-dir", o.logDir, "--result-filename", resultFile)
 	cmd.Env = append(os.Environ(), "HF_HUB_OFFLINE=1")
@@ -259,6 +267,7 @@ func write(o options, samples []sample) error {
 		env["vllm"] = strings.TrimSpace(lastLine(string(v)))
 	}
 	data, err := json.MarshalIndent(map[string]any{"environment": env, "requests_per_run": o.requests,
+		"latency":    map[string]any{"requests": o.latencyRequests, "concurrency": o.latencyConcurrency, "tokens_per_second": o.latencyPace, "request_rate": o.latencyRate},
 		"output_len": o.outputLen, "samples": samples}, "", "  ")
 	if err != nil {
 		return err
@@ -307,9 +316,12 @@ func write(o options, samples []sample) error {
 	}
 	fmt.Fprintf(&b, " goal: at least 10x.\n\n")
 	fmt.Fprintf(&b, "Added latency: the same clients against a paced server (`mock-server --tokens-per-second %g`, first token at once), "+
-		"%d requests at concurrency %d, so that neither client saturates the machine. The time to first token is then what the "+
-		"client (and the loopback) adds; for rollbench also its own overhead, from a free concurrency slot to the request written. "+
-		"Goal: p99 under 1 ms at concurrency 128.\n\n", o.latencyPace, o.latencyRequests, o.latencyConcurrency)
+		"%d requests arriving as a Poisson process of %g requests/s (each client's own --request-rate, seeded by the run), at most %d in flight, "+
+		"so that neither client saturates the machine. The time to first token is then what the client (and the loopback and the server) adds; "+
+		"for rollbench also its own overhead, from the later of a request's scheduled time and a free concurrency slot to the request written "+
+		"on its connection. Goal: p99 under 1 ms at concurrency 128. Under saturation (the throughput table) the same overhead is queueing for "+
+		"the CPU: with every request due at once, the last of %d requests written on 2 cores waits for all the others.\n\n",
+		o.latencyPace, o.latencyRequests, o.latencyRate, o.latencyConcurrency, o.concurrencies[0])
 	fmt.Fprintf(&b, "| client | TTFT p50 ms | TTFT p99 ms | client overhead p50 ms | client overhead p99 ms |\n|---|---|---|---|---|\n")
 	for _, client := range []string{"rollbench", "vllm bench serve"} {
 		var t50, t99, o50, o99 []float64
