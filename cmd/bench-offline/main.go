@@ -16,23 +16,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
-	"gonum.org/v1/gonum/stat"
 
+	"github.com/rollbench/rollbench/cmd/internal/sidebyside"
 	"github.com/rollbench/rollbench/hostinfo"
 )
 
-func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-offline:", err)
-		os.Exit(1)
-	}
-}
+func main() { sidebyside.Main("bench-offline", run) }
 
 type options struct {
 	rollbench, vllm, out, logDir       string
@@ -77,26 +71,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := os.MkdirAll(o.logDir, 0o755); err != nil {
 		return err
 	}
-	model, err := filepath.Abs(filepath.Join(o.logDir, "tiny-bf16"))
+	model, err := sidebyside.TinyModel(ctx, o.rollbench, o.logDir)
 	if err != nil {
 		return err
-	}
-	if err := os.RemoveAll(model); err != nil {
-		return err
-	}
-	if out, err := exec.CommandContext(ctx, o.rollbench, "tiny-model", "--out", model).CombinedOutput(); err != nil {
-		return fmt.Errorf("tiny model: %v\n%s", err, out)
 	}
 
 	var samples []sample
 	for i := range o.runs {
-		// Alternate which tool goes first so neither always runs on a
-		// machine the other just warmed.
-		order := []string{"rollbench-inproc", "vllm bench throughput"}
-		if i%2 == 1 {
-			order[0], order[1] = order[1], order[0]
-		}
-		for _, tool := range order {
+		for _, tool := range sidebyside.Order(i, "rollbench-inproc", "vllm bench throughput") {
 			s, err := runTool(ctx, o, tool, model, i)
 			if err != nil {
 				return err
@@ -222,16 +204,6 @@ func describe(ctx context.Context, o options) (environment, error) {
 	return env, nil
 }
 
-type toolStats struct {
-	Median, Min, Max float64
-}
-
-func statsOf(xs []float64) toolStats {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return toolStats{Median: stat.Quantile(0.5, stat.Empirical, s, nil), Min: s[0], Max: s[len(s)-1]}
-}
-
 func writeReport(o options, env environment, samples []sample) error {
 	by := map[string][]sample{}
 	for _, s := range samples {
@@ -255,8 +227,8 @@ func writeReport(o options, env environment, samples []sample) error {
 	for i := range rb {
 		ratios[i] = rb[i].OutputTokensPerSecond / vb[i].OutputTokensPerSecond
 	}
-	rT, vT, rW, vW := statsOf(field(rb, tps)), statsOf(field(vb, tps)), statsOf(field(rb, wall)), statsOf(field(vb, wall))
-	ratio, bld := statsOf(ratios), statsOf(field(rb, build))
+	rT, vT, rW, vW := sidebyside.SpreadOf(field(rb, tps)), sidebyside.SpreadOf(field(vb, tps)), sidebyside.SpreadOf(field(rb, wall)), sidebyside.SpreadOf(field(vb, wall))
+	ratio, bld := sidebyside.SpreadOf(ratios), sidebyside.SpreadOf(field(rb, build))
 
 	report := map[string]any{"environment": env, "workload": map[string]any{
 		"model": "built-in tiny Qwen3 (bf16)", "num_prompts": o.numPrompts, "n": o.n,

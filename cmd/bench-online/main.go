@@ -16,24 +16,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
-	"gonum.org/v1/gonum/stat"
 
+	"github.com/rollbench/rollbench/cmd/internal/sidebyside"
 	"github.com/rollbench/rollbench/hostinfo"
 	"github.com/rollbench/rollbench/loadgen"
 )
 
-func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "bench-online:", err)
-		os.Exit(1)
-	}
-}
+func main() { sidebyside.Main("bench-online", run) }
 
 type options struct {
 	rollbench, vllm, out, logDir string
@@ -97,13 +91,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	// vllm bench serve needs a tokenizer to build its prompts.
-	tok, err := filepath.Abs(filepath.Join(o.logDir, "tiny-bf16"))
+	tok, err := sidebyside.TinyModel(ctx, o.rollbench, o.logDir)
 	if err != nil {
 		return err
-	}
-	_ = os.RemoveAll(tok)
-	if out, err := exec.CommandContext(ctx, o.rollbench, "tiny-model", "--out", tok).CombinedOutput(); err != nil {
-		return fmt.Errorf("tiny model: %v\n%s", err, out)
 	}
 	base, stop, err := startMock(ctx, o.rollbench)
 	if err != nil {
@@ -125,11 +115,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	for _, ph := range phases {
 		conc := ph.conc
 		for i := range o.runs {
-			order := []string{"rollbench", "vllm bench serve"}
-			if i%2 == 1 {
-				order[0], order[1] = order[1], order[0]
-			}
-			for _, client := range order {
+			for _, client := range sidebyside.Order(i, "rollbench", "vllm bench serve") {
 				var s sample
 				var err error
 				if client == "rollbench" {
@@ -250,12 +236,6 @@ func waitHealthy(base string) error {
 	return fmt.Errorf("mock server at %s did not come up", base)
 }
 
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return stat.Quantile(0.5, stat.Empirical, s, nil)
-}
-
 func write(o options, samples []sample) error {
 	env := map[string]string{
 		"date":  time.Now().UTC().Format(time.RFC3339),
@@ -301,12 +281,12 @@ func write(o options, samples []sample) error {
 					t50, t99, ov = append(t50, s.TTFTp50ms), append(t99, s.TTFTp99ms), append(ov, s.OverheadP99ms)
 				}
 			}
-			rates[client] = median(rps)
+			rates[client] = sidebyside.Median(rps)
 			overhead := "n/a"
 			if client == "rollbench" {
-				overhead = fmt.Sprintf("%.3f", median(ov))
+				overhead = fmt.Sprintf("%.3f", sidebyside.Median(ov))
 			}
-			fmt.Fprintf(&b, "| %d | %s | %.0f | %.0f | %.3f | %.3f | %s |\n", conc, client, median(rps), median(tps), median(t50), median(t99), overhead)
+			fmt.Fprintf(&b, "| %d | %s | %.0f | %.0f | %.3f | %.3f | %s |\n", conc, client, sidebyside.Median(rps), sidebyside.Median(tps), sidebyside.Median(t50), sidebyside.Median(t99), overhead)
 		}
 		ratios[conc] = rates["rollbench"] / rates["vllm bench serve"]
 	}
@@ -333,9 +313,9 @@ func write(o options, samples []sample) error {
 		}
 		overhead := "n/a | n/a"
 		if client == "rollbench" {
-			overhead = fmt.Sprintf("%.3f | %.3f", median(o50), median(o99))
+			overhead = fmt.Sprintf("%.3f | %.3f", sidebyside.Median(o50), sidebyside.Median(o99))
 		}
-		fmt.Fprintf(&b, "| %s | %.3f | %.3f | %s |\n", client, median(t50), median(t99), overhead)
+		fmt.Fprintf(&b, "| %s | %.3f | %.3f | %s |\n", client, sidebyside.Median(t50), sidebyside.Median(t99), overhead)
 	}
 	fmt.Fprintf(&b, "\n")
 	fmt.Fprintf(&b, "| phase | concurrency | run | client | requests/s | output tok/s | TTFT p99 ms | duration s |\n|---|---|---|---|---|---|---|---|\n")
