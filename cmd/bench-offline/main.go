@@ -29,8 +29,7 @@ import (
 func main() { sidebyside.Main("bench-offline", run) }
 
 type options struct {
-	rollbench, vllm, out, logDir       string
-	runs                               int
+	sidebyside.Common
 	numPrompts, n, inputLen, outputLen int
 	kvCache                            int64
 }
@@ -52,11 +51,7 @@ type sample struct {
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var o options
 	fs := pflag.NewFlagSet("bench-offline", pflag.ContinueOnError)
-	fs.StringVar(&o.rollbench, "rollbench", "bin/rollbench-inproc", "rollbench-inproc binary")
-	fs.StringVar(&o.vllm, "vllm", ".venv/bin/vllm", "vllm CLI of the same environment")
-	fs.StringVar(&o.out, "out", "benchmarks/offline", "output files' path without extension (.json, .md)")
-	fs.StringVar(&o.logDir, "log-dir", "benchmark_logs/bench-offline", "directory for each run's output")
-	fs.IntVar(&o.runs, "runs", 3, "runs of each tool")
+	o.Register(fs, "bench-offline")
 	fs.IntVar(&o.numPrompts, "num-prompts", 32, "prompts per step")
 	fs.IntVarP(&o.n, "n", "n", 8, "samples per prompt")
 	// Not verl's 512: vllm bench throughput makes its random prompts by
@@ -68,16 +63,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(o.logDir, 0o755); err != nil {
+	if err := os.MkdirAll(o.LogDir, 0o755); err != nil {
 		return err
 	}
-	model, err := sidebyside.TinyModel(ctx, o.rollbench, o.logDir)
+	model, err := sidebyside.TinyModel(ctx, o.Rollbench, o.LogDir)
 	if err != nil {
 		return err
 	}
 
 	var samples []sample
-	for i := range o.runs {
+	for i := range o.Runs {
 		for _, tool := range sidebyside.Order(i, "rollbench-inproc", "vllm bench throughput") {
 			s, err := runTool(ctx, o, tool, model, i)
 			if err != nil {
@@ -97,25 +92,25 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 func runTool(ctx context.Context, o options, tool, model string, i int) (sample, error) {
 	s := sample{Tool: tool, Run: i}
-	logPath := filepath.Join(o.logDir, fmt.Sprintf("%s-%d.log", strings.Fields(tool)[0], i))
+	logPath := filepath.Join(o.LogDir, fmt.Sprintf("%s-%d.log", strings.Fields(tool)[0], i))
 	var cmd *exec.Cmd
 	if tool == "rollbench-inproc" {
-		cmd = exec.CommandContext(ctx, o.rollbench, "--model", model,
+		cmd = exec.CommandContext(ctx, o.Rollbench, "--model", model,
 			"--num-prompts", strconv.Itoa(o.numPrompts), "-n", strconv.Itoa(o.n),
 			"--input-len", strconv.Itoa(o.inputLen), "--output-len", strconv.Itoa(o.outputLen),
 			"--warmup-prompts", "1", "--seed", "0", "--dtype", "bfloat16", "--gpu-mem-util", "0.4",
 			"--max-num-seqs", "1024", "--max-model-len", "768", "--enforce-eager",
 			"--kv-cache-memory", strconv.FormatInt(o.kvCache, 10),
-			"--output-dir", o.logDir, "--name", fmt.Sprintf("rollbench-%d", i))
+			"--output-dir", o.LogDir, "--name", fmt.Sprintf("rollbench-%d", i))
 	} else {
-		cmd = exec.CommandContext(ctx, o.vllm, "bench", "throughput", "--model", model,
+		cmd = exec.CommandContext(ctx, o.VLLM, "bench", "throughput", "--model", model,
 			"--dataset-name", "random", "--random-input-len", strconv.Itoa(o.inputLen),
 			"--random-output-len", strconv.Itoa(o.outputLen), "--random-range-ratio", "0",
 			"--num-prompts", strconv.Itoa(o.numPrompts), "--n", strconv.Itoa(o.n),
 			"--num-warmups", "1", "--seed", "0", "--dtype", "bfloat16", "--gpu-memory-utilization", "0.4",
 			"--max-num-seqs", "1024", "--max-model-len", "768", "--enforce-eager",
 			"--kv-cache-memory-bytes", strconv.FormatInt(o.kvCache, 10),
-			"--output-json", filepath.Join(o.logDir, fmt.Sprintf("vllm-%d.json", i)))
+			"--output-json", filepath.Join(o.LogDir, fmt.Sprintf("vllm-%d.json", i)))
 	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -138,7 +133,7 @@ func runTool(ctx context.Context, o options, tool, model string, i int) (sample,
 				Generate float64 `json:"generate_s"`
 			} `json:"timings"`
 		}
-		data, err := os.ReadFile(filepath.Join(o.logDir, fmt.Sprintf("rollbench-%d.json", i)))
+		data, err := os.ReadFile(filepath.Join(o.LogDir, fmt.Sprintf("rollbench-%d.json", i)))
 		if err == nil {
 			err = json.Unmarshal(data, &r)
 		}
@@ -157,7 +152,7 @@ func runTool(ctx context.Context, o options, tool, model string, i int) (sample,
 	var r struct {
 		Elapsed float64 `json:"elapsed_time"`
 	}
-	data, err := os.ReadFile(filepath.Join(o.logDir, fmt.Sprintf("vllm-%d.json", i)))
+	data, err := os.ReadFile(filepath.Join(o.LogDir, fmt.Sprintf("vllm-%d.json", i)))
 	if err == nil {
 		err = json.Unmarshal(data, &r)
 	}
@@ -185,7 +180,7 @@ func describe(ctx context.Context, o options) (environment, error) {
 	env := environment{Date: time.Now().UTC().Format(time.RFC3339), Cores: runtime.NumCPU(), Go: runtime.Version()}
 	// The rollbench result holds the versions of the environment both
 	// tools ran in.
-	data, err := os.ReadFile(filepath.Join(o.logDir, "rollbench-0.json"))
+	data, err := os.ReadFile(filepath.Join(o.LogDir, "rollbench-0.json"))
 	if err != nil {
 		return env, err
 	}
@@ -239,10 +234,10 @@ func writeReport(o options, env environment, samples []sample) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(o.out+".json", append(data, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(o.Out+".json", append(data, '\n'), 0o644); err != nil {
 		return err
 	}
 
@@ -255,7 +250,7 @@ func writeReport(o options, env environment, samples []sample) error {
 		"the same engine arguments for both (dtype bfloat16, gpu_memory_utilization 0.4, kv cache %d bytes, max_num_seqs 1024, "+
 		"max_model_len 768, enforce_eager, seed 0, one warm-up prompt). %d runs of each tool, alternating, a fresh process each. "+
 		"Regenerate with `make bench-offline`.\n\n",
-		o.numPrompts, o.n, o.inputLen, o.outputLen, o.kvCache, o.runs)
+		o.numPrompts, o.n, o.inputLen, o.outputLen, o.kvCache, o.Runs)
 	fmt.Fprintf(&b, "| | rollbench-inproc | vllm bench throughput |\n|---|---|---|\n")
 	fmt.Fprintf(&b, "| output tokens/s, median (min..max) | %.1f (%.1f..%.1f) | %.1f (%.1f..%.1f) |\n", rT.Median, rT.Min, rT.Max, vT.Median, vT.Min, vT.Max)
 	fmt.Fprintf(&b, "| whole process, s, median (min..max) | %.1f (%.1f..%.1f) | %.1f (%.1f..%.1f) |\n", rW.Median, rW.Min, rW.Max, vW.Median, vW.Min, vW.Max)
@@ -269,5 +264,5 @@ func writeReport(o options, env environment, samples []sample) error {
 	for _, s := range samples {
 		fmt.Fprintf(&b, "| %d | %s | %.1f | %.2f | %.1f |\n", s.Run, s.Tool, s.OutputTokensPerSecond, s.ElapsedSeconds, s.WallSeconds)
 	}
-	return os.WriteFile(o.out+".md", []byte(b.String()), 0o644)
+	return os.WriteFile(o.Out+".md", []byte(b.String()), 0o644)
 }

@@ -30,9 +30,9 @@ import (
 func main() { sidebyside.Main("bench-online", run) }
 
 type options struct {
-	rollbench, vllm, out, logDir string
-	runs, requests, outputLen    int
-	concurrencies                []int
+	sidebyside.Common
+	requests, outputLen int
+	concurrencies       []int
 	// The latency phase: a paced server, so neither client saturates
 	// the machine and the time to first token is what each client adds.
 	latencyRequests, latencyConcurrency int
@@ -72,11 +72,7 @@ type sample struct {
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var o options
 	fs := pflag.NewFlagSet("bench-online", pflag.ContinueOnError)
-	fs.StringVar(&o.rollbench, "rollbench", "bin/rollbench-inproc", "rollbench-inproc binary (serves the mock server)")
-	fs.StringVar(&o.vllm, "vllm", ".venv/bin/vllm", "vllm CLI")
-	fs.StringVar(&o.out, "out", "benchmarks/online", "output files' path without extension")
-	fs.StringVar(&o.logDir, "log-dir", "benchmark_logs/bench-online", "directory for each run's output")
-	fs.IntVar(&o.runs, "runs", 3, "runs of each client at each concurrency")
+	o.Register(fs, "bench-online")
 	fs.IntVar(&o.requests, "requests", 4096, "requests per run, all scheduled at once")
 	fs.IntVar(&o.outputLen, "output-len", 16, "output tokens per request")
 	fs.IntSliceVar(&o.concurrencies, "concurrency", []int{128, 1024}, "concurrencies to measure")
@@ -87,20 +83,20 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(o.logDir, 0o755); err != nil {
+	if err := os.MkdirAll(o.LogDir, 0o755); err != nil {
 		return err
 	}
 	// vllm bench serve needs a tokenizer to build its prompts.
-	tok, err := sidebyside.TinyModel(ctx, o.rollbench, o.logDir)
+	tok, err := sidebyside.TinyModel(ctx, o.Rollbench, o.LogDir)
 	if err != nil {
 		return err
 	}
-	base, stop, err := startMock(ctx, o.rollbench)
+	base, stop, err := startMock(ctx, o.Rollbench)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	paced, stopPaced, err := startMock(ctx, o.rollbench, "--tokens-per-second", strconv.FormatFloat(o.latencyPace, 'f', -1, 64))
+	paced, stopPaced, err := startMock(ctx, o.Rollbench, "--tokens-per-second", strconv.FormatFloat(o.latencyPace, 'f', -1, 64))
 	if err != nil {
 		return err
 	}
@@ -114,7 +110,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	phases = append(phases, phase{"latency", paced, o.latencyConcurrency, o.latencyRequests, o.latencyRate})
 	for _, ph := range phases {
 		conc := ph.conc
-		for i := range o.runs {
+		for i := range o.Runs {
 			for _, client := range sidebyside.Order(i, "rollbench", "vllm bench serve") {
 				var s sample
 				var err error
@@ -166,20 +162,20 @@ func runVLLM(ctx context.Context, o options, ph phase, tok string, run int) (sam
 	if ph.rate > 0 {
 		rate = strconv.FormatFloat(ph.rate, 'f', -1, 64)
 	}
-	cmd := exec.CommandContext(ctx, o.vllm, "bench", "serve", "--backend", "vllm", "--base-url", ph.base,
+	cmd := exec.CommandContext(ctx, o.VLLM, "bench", "serve", "--backend", "vllm", "--base-url", ph.base,
 		"--endpoint", "/v1/completions", "--model", "mock", "--tokenizer", tok, "--seed", strconv.Itoa(run),
 		"--dataset-name", "random", "--random-input-len", "4", "--random-output-len", strconv.Itoa(o.outputLen),
 		"--num-prompts", strconv.Itoa(ph.requests), "--max-concurrency", strconv.Itoa(ph.conc), "--request-rate", rate,
 		"--ignore-eos", "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", "50,99",
-		"--save-result", "--result-dir", o.logDir, "--result-filename", resultFile)
+		"--save-result", "--result-dir", o.LogDir, "--result-filename", resultFile)
 	cmd.Env = append(os.Environ(), "HF_HUB_OFFLINE=1")
 	out, err := cmd.CombinedOutput()
-	logPath := filepath.Join(o.logDir, strings.TrimSuffix(resultFile, ".json")+".log")
+	logPath := filepath.Join(o.LogDir, strings.TrimSuffix(resultFile, ".json")+".log")
 	_ = os.WriteFile(logPath, out, 0o644)
 	if err != nil {
 		return sample{}, fmt.Errorf("%v (log: %s)", err, logPath)
 	}
-	data, err := os.ReadFile(filepath.Join(o.logDir, resultFile))
+	data, err := os.ReadFile(filepath.Join(o.LogDir, resultFile))
 	if err != nil {
 		return sample{}, err
 	}
@@ -243,7 +239,7 @@ func write(o options, samples []sample) error {
 		"cores": strconv.Itoa(runtime.NumCPU()),
 		"go":    runtime.Version(),
 	}
-	if v, err := exec.Command(o.vllm, "--version").Output(); err == nil {
+	if v, err := exec.Command(o.VLLM, "--version").Output(); err == nil {
 		env["vllm"] = strings.TrimSpace(lastLine(string(v)))
 	}
 	data, err := json.MarshalIndent(map[string]any{"environment": env, "requests_per_run": o.requests,
@@ -252,10 +248,10 @@ func write(o options, samples []sample) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(o.out+".json", append(data, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(o.Out+".json", append(data, '\n'), 0o644); err != nil {
 		return err
 	}
 	var b strings.Builder
@@ -266,7 +262,7 @@ func write(o options, samples []sample) error {
 		"no pacing, %d output tokens per request in vLLM's stream format) with %d streaming /v1/completions requests "+
 		"scheduled at once and capped by the concurrency; %d runs of each, alternating. Against a server that answers "+
 		"at once, the time to first token is the client's own added latency. Figures are medians over runs.\n\n",
-		o.outputLen, o.requests, o.runs)
+		o.outputLen, o.requests, o.Runs)
 	fmt.Fprintf(&b, "Throughput: the instant server, saturated by each client in turn.\n\n")
 	fmt.Fprintf(&b, "| concurrency | client | requests/s | output tokens/s | TTFT p50 ms | TTFT p99 ms | Go client overhead p99 ms |\n")
 	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|\n")
@@ -322,7 +318,7 @@ func write(o options, samples []sample) error {
 	for _, s := range samples {
 		fmt.Fprintf(&b, "| %s | %d | %d | %s | %.0f | %.0f | %.3f | %.2f |\n", s.Phase, s.Concurrency, s.Run, s.Client, s.RequestsPerSecond, s.OutputTokensPerS, s.TTFTp99ms, s.DurationS)
 	}
-	return os.WriteFile(o.out+".md", []byte(b.String()), 0o644)
+	return os.WriteFile(o.Out+".md", []byte(b.String()), 0o644)
 }
 
 func lastLine(s string) string {

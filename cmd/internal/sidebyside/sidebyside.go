@@ -11,7 +11,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 
+	"github.com/spf13/pflag"
 	"gonum.org/v1/gonum/stat"
 )
 
@@ -64,3 +66,19 @@ func SpreadOf(xs []float64) Spread {
 
 // Median is the median of xs, which must not be empty.
 func Median(xs []float64) float64 { return SpreadOf(xs).Median }
+
+// Common are the options every side-by-side command takes.
+type Common struct {
+	Rollbench, VLLM, Out, LogDir string
+	Runs                         int
+}
+
+// Register adds Common's flags to fs, with defaults for the command name
+// (bench-offline writes benchmarks/offline.{json,md}, and so on).
+func (c *Common) Register(fs *pflag.FlagSet, name string) {
+	fs.StringVar(&c.Rollbench, "rollbench", "bin/rollbench-inproc", "rollbench-inproc binary")
+	fs.StringVar(&c.VLLM, "vllm", ".venv/bin/vllm", "vllm CLI of the environment rollbench uses")
+	fs.StringVar(&c.Out, "out", "benchmarks/"+strings.TrimPrefix(name, "bench-"), "output files' path without extension (.json, .md)")
+	fs.StringVar(&c.LogDir, "log-dir", "benchmark_logs/"+name, "directory for each run's output")
+	fs.IntVar(&c.Runs, "runs", 3, "runs of each tool (of each setting)")
+}
