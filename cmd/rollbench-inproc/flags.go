@@ -14,6 +14,7 @@ import (
 
 	"github.com/rollbench/rollbench/loadgen"
 	"github.com/rollbench/rollbench/online"
+	"github.com/rollbench/rollbench/profile"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -48,11 +49,14 @@ type offlineOptions struct {
 	saveRequests   bool
 	serverTimeout  time.Duration
 	serverArgs     []string
+
+	// profile is the profiled pass after the measured one, or nil.
+	profile *profile.Plan
 }
 
 // experiment describes one run of these options under the given labels.
 func (o offlineOptions) experiment(name, modelName string, spec workload.Spec) experiment {
-	x := experiment{Name: name, ModelName: modelName, Spec: spec}
+	x := experiment{Name: name, ModelName: modelName, Spec: spec, Profile: forExperiment(o.profile, name)}
 	if o.online {
 		x.Online = &online.Options{Mode: loadgen.Mode(o.mode), MaxConcurrency: o.maxConcurrency, Port: o.port,
 			ReadyTimeout: o.serverTimeout, ServerArgs: o.serverArgs, LogDir: o.logDir}
@@ -136,6 +140,7 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 	fs.StringVar(&o.python, "python", defaultPythonPath(), "python executable whose vLLM to run (the environment it belongs to is used); default: $ROLLBENCH_PYTHON or the one this binary was built with")
 	fs.BoolVar(&o.verbose, "verbose", false, "show Python tracebacks of errors")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	profiling := addProfileFlags(fs)
 	help := fs.BoolP("help", "h", false, "show this help")
 
 	if err := fs.Parse(args); err != nil {
@@ -195,6 +200,9 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 	}
 	if o.timeout <= 0 {
 		return o, usagef("--timeout must be positive, got %s", o.timeout)
+	}
+	if o.profile, err = profiling.plan(fs); err != nil {
+		return o, err
 	}
 	e.Quant = q
 	if kvCache != "" {
