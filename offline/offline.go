@@ -131,7 +131,8 @@ func run(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, plan *
 		ExactOutput: sampling.IgnoreEOS,
 	})...)
 	if plan != nil {
-		*profileErr = profilePass(ctx, in, eng, r, plan, vocab)
+		r.Profile = &profile.Record{}
+		*profileErr = profilePass(ctx, in, eng, spec.Rollout, r.Profile, plan, vocab)
 	}
 	return nil
 }

@@ -84,8 +84,12 @@ func (o Options) Validate() error {
 	if o.AICMetrics != "" && !slices.Contains(AICMetrics, o.AICMetrics) {
 		return fmt.Errorf("aic-metrics: unknown metrics %q (want one of %s)", o.AICMetrics, strings.Join(AICMetrics, ", "))
 	}
-	if (o.NPULevel != "" || o.AICMetrics != "") && (o.Backend != Direct || !o.NPU()) {
-		return fmt.Errorf("npu-level and aic-metrics need backend %s and activity npu", Direct)
+	if o.Backend != Direct || !o.NPU() {
+		for _, opt := range []struct{ name, v string }{{"npu-level", o.NPULevel}, {"aic-metrics", o.AICMetrics}} {
+			if opt.v != "" {
+				return fmt.Errorf("%s needs backend %s and activity npu", opt.name, Direct)
+			}
+		}
 	}
 	return nil
 }

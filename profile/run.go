@@ -67,19 +67,52 @@ func (sh Shape) Rollout(base workload.Rollout) workload.Rollout {
 	return r
 }
 
-// Pass drives the steps of a profiling session on an open engine.
+// Pass drives the steps of a profiling session.
 type Pass struct {
-	In      *pyembed.Interpreter
-	Engine  *engine.Engine
 	Options Options
 	Dir     string
 	// Rollout is the command line's; steps override its sizes.
 	Rollout workload.Rollout
-	// Generate runs one rollout on the engine (prompts drawn from its
-	// seed, the experiment's sampling).
+	// Generate runs one rollout (prompts drawn from its seed, the
+	// experiment's sampling).
 	Generate func(context.Context, workload.Rollout) error
+	// Start starts the profiler, naming its traces after name, and
+	// returns what stops it and flushes them.
+	Start func(ctx context.Context, name string) (stop func(context.Context) error, err error)
+	// Range, when set, opens a named range and returns what closes it.
+	Range func(ctx context.Context, name string) (exit func(context.Context) error, err error)
 	// Top is how many operators a trace's report lists.
 	Top int
+}
+
+// EngineProfiler starts the profiler the options choose for an engine in
+// the embedded interpreter: vLLM's own, or the direct one.
+func EngineProfiler(in *pyembed.Interpreter, eng *engine.Engine, o Options, dir string) func(context.Context, string) (func(context.Context) error, error) {
+	return func(ctx context.Context, name string) (func(context.Context) error, error) {
+		if o.Backend == VLLM {
+			if err := eng.StartProfile(ctx, name); err != nil {
+				return nil, err
+			}
+			return eng.StopProfile, nil
+		}
+		prof, err := engine.StartProfiler(ctx, in, o.DirectKwargs(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		return prof.Stop, nil
+	}
+}
+
+// EngineRange opens torch.profiler.record_function ranges in the embedded
+// interpreter.
+func EngineRange(in *pyembed.Interpreter) func(context.Context, string) (func(context.Context) error, error) {
+	return func(ctx context.Context, name string) (func(context.Context) error, error) {
+		r, err := engine.EnterRange(ctx, in, name)
+		if err != nil {
+			return nil, err
+		}
+		return r.Exit, nil
+	}
 }
 
 // CheckDir creates dir and proves it writable, so that a profile that could
@@ -123,7 +156,7 @@ func (p *Pass) Run(ctx context.Context, steps []Step, rec *Record) (err error) {
 		case Start:
 			if before, err = FindTraces(p.Dir); err == nil {
 				current = st.Name
-				stop, err = p.start(ctx, st.Name)
+				stop, err = p.Start(ctx, st.Name)
 			}
 		case Stop:
 			err, stop = stop(ctx), nil
@@ -143,29 +176,14 @@ func (p *Pass) Run(ctx context.Context, steps []Step, rec *Record) (err error) {
 }
 
 func (p *Pass) generate(ctx context.Context, r workload.Rollout, rangeName string) error {
-	if rangeName == "" {
+	if rangeName == "" || p.Range == nil {
 		return p.Generate(ctx, r)
 	}
-	rg, err := engine.EnterRange(ctx, p.In, rangeName)
+	exit, err := p.Range(ctx, rangeName)
 	if err != nil {
 		return err
 	}
-	return errors.Join(p.Generate(ctx, r), rg.Exit(ctx))
-}
-
-// start starts the chosen profiler and returns what stops it.
-func (p *Pass) start(ctx context.Context, name string) (func(context.Context) error, error) {
-	if p.Options.Backend == VLLM {
-		if err := p.Engine.StartProfile(ctx, name); err != nil {
-			return nil, err
-		}
-		return p.Engine.StopProfile, nil
-	}
-	prof, err := engine.StartProfiler(ctx, p.In, p.Options.DirectKwargs(p.Dir, name))
-	if err != nil {
-		return nil, err
-	}
-	return prof.Stop, nil
+	return errors.Join(p.Generate(ctx, r), exit(ctx))
 }
 
 // collect reports on the traces that appeared in the directory since the

@@ -90,7 +90,7 @@ func TestOptionsValidate(t *testing.T) {
 		{Options{Backend: Direct, Activities: []string{"cuda", "npu"}}, "cuda and npu exclude each other"},
 		{Options{Backend: Direct, Activities: []string{"npu"}, NPULevel: "Level9"}, `unknown level "Level9"`},
 		{Options{Backend: Direct, Activities: []string{"npu"}, AICMetrics: "Flops"}, `unknown metrics "Flops"`},
-		{Options{Backend: VLLM, Activities: []string{"npu"}, NPULevel: "Level1"}, "need backend direct and activity npu"},
+		{Options{Backend: VLLM, Activities: []string{"npu"}, NPULevel: "Level1"}, "npu-level needs backend direct and activity npu"},
 	}
 	for _, tt := range tests {
 		err := tt.o.Validate()

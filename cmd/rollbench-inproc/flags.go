@@ -59,7 +59,8 @@ func (o offlineOptions) experiment(name, modelName string, spec workload.Spec) e
 	x := experiment{Name: name, ModelName: modelName, Spec: spec, Profile: forExperiment(o.profile, name)}
 	if o.online {
 		x.Online = &online.Options{Mode: loadgen.Mode(o.mode), MaxConcurrency: o.maxConcurrency, Port: o.port,
-			ReadyTimeout: o.serverTimeout, ServerArgs: o.serverArgs, LogDir: o.logDir}
+			ReadyTimeout: o.serverTimeout, ServerArgs: o.serverArgs, LogDir: o.logDir, Profile: x.Profile}
+		x.Profile = nil // the server's, not the offline engine's
 		if o.saveRequests {
 			x.Online.RequestsFile = filepath.Join(o.outputDir, name+".requests.jsonl")
 		}
@@ -71,6 +72,8 @@ const offlineUsage = `Usage: rollbench-inproc [flags]
        rollbench-inproc --config FILE [--models a,b] [--quants bf16,w8a8] [flags]
        rollbench-inproc --diagnostic [--config FILE]
        rollbench-inproc --online [--max-concurrency 128] [--port 8000] [flags]
+       rollbench-inproc --profile [--profile-backend vllm|direct] [flags]
+       rollbench-inproc profile --session FILE [flags]
        rollbench-inproc summarize DIR [--markdown | --csv]
        rollbench-inproc tiny-model --out DIR [--quant bf16|w8a8]
        rollbench-inproc mock-server [--port 8000] [--tokens-per-second N]
@@ -201,7 +204,7 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 	if o.timeout <= 0 {
 		return o, usagef("--timeout must be positive, got %s", o.timeout)
 	}
-	if o.profile, err = profiling.plan(fs); err != nil {
+	if o.profile, err = profiling.plan(fs, o.online); err != nil {
 		return o, err
 	}
 	e.Quant = q

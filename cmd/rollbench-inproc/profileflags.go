@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/rollbench/rollbench/profile"
+	"github.com/rollbench/rollbench/result"
 )
 
 // profileFlags are the command line of the profiled pass.
@@ -44,7 +45,7 @@ func addProfileFlags(fs *pflag.FlagSet) *profileFlags {
 
 // plan validates the flags and returns the profiled pass they ask for, or
 // nil when none.
-func (p *profileFlags) plan(fs *pflag.FlagSet) (*profile.Plan, error) {
+func (p *profileFlags) plan(fs *pflag.FlagSet, online bool) (*profile.Plan, error) {
 	if p.on && p.off {
 		return nil, usagef("--profile and --no-profile exclude each other")
 	}
@@ -63,6 +64,9 @@ func (p *profileFlags) plan(fs *pflag.FlagSet) (*profile.Plan, error) {
 	p.options.Backend = profile.Backend(p.backend)
 	if err := p.options.Validate(); err != nil {
 		return nil, usagef("--profile-%v", err)
+	}
+	if online && p.options.Backend != profile.VLLM {
+		return nil, usagef("--profile-backend %s profiles this process; with --online the engine runs in vllm serve: use vllm", p.options.Backend)
 	}
 	sh := p.shape
 	if sh.NumPrompts < 0 || sh.N < 0 || sh.InputLen < 0 || sh.OutputLen < 0 {
@@ -139,4 +143,16 @@ func stepDetail(st profile.StepRecord) string {
 		return "  " + st.Name
 	}
 	return ""
+}
+
+// measured reports whether a result's measurement succeeded, whatever
+// became of its profiled pass.
+func measured(res any) bool {
+	switch r := res.(type) {
+	case *result.Offline:
+		return r.Status == result.StatusOK
+	case *result.Online:
+		return r.Status == result.StatusOK
+	}
+	return false
 }

@@ -35,6 +35,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runExperiment(ctx, args[1:])
 		case "mock-server":
 			return runMockServer(ctx, args[1:], stdout)
+		case "profile":
+			return runProfileSession(ctx, args[1:], stdout)
 		}
 	}
 	o, err := parseOffline(args, stdout)
@@ -88,7 +90,7 @@ func runSingle(ctx context.Context, o offlineOptions, stdout io.Writer) error {
 	res, err := runAndSave(ctx, in, o.experiment(o.name, o.modelName, o.spec), path)
 	if err != nil {
 		if res != nil {
-			if r, ok := res.(*result.Offline); ok && r.Status == result.StatusOK {
+			if measured(res) {
 				printSummary(stdout, res, path) // the measurement stands; its profile failed
 			}
 			return fmt.Errorf("%w (result saved to %s)", err, path)
@@ -222,6 +224,7 @@ func printSummary(w io.Writer, res any, path string) {
 			fmt.Fprintf(w, "  %-11s mean %.2f ms, median %.2f, p99 %.2f\n", l.name, l.s.Mean, l.s.Median, l.s.P99)
 		}
 		printTail(w, append(r.Warnings, m.Notes...), path)
+		printProfile(w, r.Profile)
 	}
 }
 
