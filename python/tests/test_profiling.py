@@ -44,3 +44,16 @@ def test_npu_without_torch_npu_is_a_clear_error(tmp_path: Path) -> None:
 def test_unknown_activity(tmp_path: Path) -> None:
     with pytest.raises(profiling.ProfilerSetupError, match="unknown profiler activities"):
         profiling.start(str(tmp_path), "unit", ["gpu"])
+
+
+def test_flush_failure_raises(tmp_path: Path) -> None:
+    trace_dir = tmp_path / "traces"
+    trace_dir.mkdir()
+    session = profiling.start(str(trace_dir), "unit", ["cpu"])
+    torch.ones(4).sum()
+    # The directory is gone and a file holds its name when the trace is
+    # flushed: the handler cannot write, and stop() must say so.
+    trace_dir.rmdir()
+    trace_dir.write_text("")
+    with pytest.raises(RuntimeError, match="traces"):
+        session.stop()
