@@ -138,13 +138,13 @@ steps:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, profiles := filepath.Join(dir, "results"), filepath.Join(dir, "profiles")
-	r := runBinary(t, []string{mark}, append([]string{"profile", "--session", session, "--output-dir", out, "--name", "sess", "--profile-dir", profiles}, smallRollout...)...)
+	profiles := filepath.Join(dir, "profiles")
+	r := runBinary(t, []string{mark}, append([]string{"profile", "--session", session, "--name", "sess", "--profile-dir", profiles}, smallRollout...)...)
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, lastLines(r.stderr, 40))
 	}
 	assertNoSurvivors(t, mark)
-	res := readResult(t, filepath.Join(out, "sess.session.json"))
+	res := readResult(t, filepath.Join(profiles, "sess", "session.session.json"))
 	if res["status"] != "ok" || lookup(res, "profile.engine_core_in_process") != true {
 		t.Errorf("status %v, engine core in process %v", res["status"], lookup(res, "profile.engine_core_in_process"))
 	}

@@ -20,12 +20,13 @@ Runs a scripted profiling session: loads the engine as a run with the same
 flags would, then runs the file's steps in order (warmup, start, generate
 with a shape and an optional range, stop, ...), timing each from Go, and
 writes one trace per start/stop pair to --profile-dir/NAME/, a top-operator
-report next to each trace, and the result to --output-dir/NAME.session.json.
+report next to each trace, and the steps' timings to
+--profile-dir/NAME/SESSION.session.json (SESSION: the file's name).
 The file's profiler block chooses the profiler; see configs/profile-session.yaml.
 Nothing here is a measurement: run without "profile" for throughput.
 
-Flags: --session FILE, --profile-dir, --profile-top, and every engine and
-rollout flag of a plain run (steps override the rollout's sizes).
+Flags: --session FILE, --profile-dir, --profile-top, --name, and every
+engine and rollout flag of a plain run (steps override the rollout's sizes).
 `
 
 // sessionOnlyFlags are the profile flags a session keeps; its file sets the
@@ -78,10 +79,11 @@ func runProfileSession(ctx context.Context, args []string, stdout io.Writer) err
 		o.name = o.modelName + "_" + string(o.spec.Engine.Quant)
 	}
 	abs, _ := filepath.Abs(file)
-	res, runErr := offline.RunSession(ctx, in, offline.Experiment{Name: o.name, ModelName: o.modelName, Spec: o.spec,
-		Profile: forExperiment(plan, o.name)}, abs)
+	plan = forExperiment(plan, o.name)
+	res, runErr := offline.RunSession(ctx, in, offline.Experiment{Name: o.name, ModelName: o.modelName, Spec: o.spec, Profile: plan}, abs)
 	res.Rollbench = version
-	path := filepath.Join(o.outputDir, o.name+".session.json")
+	// Beside the traces, not among the measured results that summaries read.
+	path := filepath.Join(plan.Dir, strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))+".session.json")
 	if err := result.Write(path, res); err != nil {
 		return err
 	}
