@@ -164,7 +164,7 @@ func (p *Pass) Run(ctx context.Context, steps []Step, rec *Record) (err error) {
 		sr.WallS = time.Since(begin).Seconds()
 		rec.Steps = append(rec.Steps, sr)
 		if err != nil {
-			return fmt.Errorf("profile step on line %d (%s): %w", st.Line, st.Action, err)
+			return fmt.Errorf("%s: %w", st.where(), err)
 		}
 		if st.Action == Stop {
 			if err := p.collect(before, current, rec); err != nil {
@@ -221,4 +221,12 @@ type Plan struct {
 	// EngineCoreInProcess records that the command line put vLLM's engine
 	// core in this process.
 	EngineCoreInProcess bool `json:"engine_core_in_process"`
+}
+
+// where names a step in errors: by its line when it came from a file.
+func (st Step) where() string {
+	if st.Line > 0 {
+		return fmt.Sprintf("step %s on line %d", st.Action, st.Line)
+	}
+	return "step " + string(st.Action)
 }
