@@ -30,10 +30,12 @@ type Event struct {
 // device rather than on the host.
 var deviceCats = []string{"kernel", "gpu_memcpy", "gpu_memset"}
 
-// IsTrace reports whether a file name looks like a trace a torch profiler
-// wrote: a Chrome trace, plain or gzipped.
+// IsTrace reports whether a file name is one a torch profiler gives its
+// Chrome traces: torch's handler writes NAME.pt.trace.json (.gz when
+// compressed); torch_npu's analysis writes ASCEND_PROFILER_OUTPUT/
+// trace_view.json beside other JSON files that are not traces.
 func IsTrace(name string) bool {
-	return strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".json.gz")
+	return strings.HasSuffix(name, ".pt.trace.json") || strings.HasSuffix(name, ".pt.trace.json.gz") || name == "trace_view.json"
 }
 
 // ReadTrace reads the complete events of a Chrome trace file (.json, or

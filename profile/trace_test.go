@@ -86,8 +86,11 @@ func TestReportWritesNextToTrace(t *testing.T) {
 	if string(got) != strings.ReplaceAll(string(want), "TRACE", trace) {
 		t.Errorf("report:\n%s\nwant:\n%s", got, want)
 	}
+	for _, other := range []string{"profiler_info.json", "w.pt.trace.json.top.txt"} {
+		os.WriteFile(filepath.Join(dir, other), []byte("{}"), 0o644)
+	}
 	traces, err := FindTraces(dir)
 	if err != nil || !reflect.DeepEqual(traces, []string{trace}) {
-		t.Errorf("FindTraces = %v, %v; want only the trace, not its report", traces, err)
+		t.Errorf("FindTraces = %v, %v; want only the trace, not its report or other JSON", traces, err)
 	}
 }
