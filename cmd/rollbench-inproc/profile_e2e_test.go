@@ -191,7 +191,7 @@ func TestProfileFailureKeepsMeasurement(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\nstderr:\n%s", r.code, lastLines(r.stderr, 20))
 	}
-	want := "rollbench-inproc: profiled pass: profile directory: mkdir " + filepath.Join(blocker, "unwritable") + ": not a directory (result saved to " + filepath.Join(out, "unwritable.json") + ")"
+	want := "rollbench-inproc: profiled pass: profile directory: mkdir " + blocker + ": not a directory (result saved to " + filepath.Join(out, "unwritable.json") + ")"
 	if !strings.Contains(r.stderr, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, lastLines(r.stderr, 10))
 	}
