@@ -207,6 +207,9 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 	if o.profile, err = profiling.plan(fs, o.online); err != nil {
 		return o, err
 	}
+	if o.profile != nil && o.diagnostic {
+		return o, usagef("--profile does not apply to --diagnostic")
+	}
 	e.Quant = q
 	if kvCache != "" {
 		if e.KVCacheMemoryBytes, err = parseBytes(kvCache); err != nil {

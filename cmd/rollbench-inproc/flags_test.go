@@ -62,6 +62,7 @@ func TestBadInput(t *testing.T) {
 		{"NPU level without NPU activity", []string{"--profile", "--profile-backend", "direct", "--profile-npu-level", "Level1"}},
 		{"unknown AIC metrics", []string{"--profile", "--profile-backend", "direct", "--profile-activities", "npu", "--profile-aic-metrics", "Flops"}},
 		{"direct profiler online", []string{"--online", "--profile", "--profile-backend", "direct"}},
+		{"profile with --diagnostic", []string{"--diagnostic", "--profile"}},
 		{"session without a file", []string{"profile"}},
 		{"malformed session file", []string{"profile", "--session", "../../profile/testdata/sessions/unknown_key.yaml"}},
 		{"profiler flag in a session", []string{"profile", "--session", "../../configs/profile-session.yaml", "--profile-backend", "vllm"}},
