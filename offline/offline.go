@@ -9,6 +9,7 @@ import (
 
 	"github.com/rollbench/rollbench/engine"
 	"github.com/rollbench/rollbench/metrics"
+	"github.com/rollbench/rollbench/profile"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/result"
 	"github.com/rollbench/rollbench/workload"
@@ -28,6 +29,8 @@ type Experiment struct {
 	// ModelName labels the model in reports.
 	ModelName string
 	Spec      workload.Spec
+	// Profile, when set, adds a profiled pass after the measured one.
+	Profile *profile.Plan
 }
 
 // Run performs the experiment. The result it returns is complete on success
@@ -46,18 +49,21 @@ func Run(ctx context.Context, in *pyembed.Interpreter, x Experiment) (*result.Of
 		Sampling:     Sampling(spec.Rollout),
 		Warnings:     []string{},
 	}
+	profileKwargs(r.EngineKwargs, x.Profile)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := run(ctx, in, r); err != nil {
+	var profileErr error
+	if err := run(ctx, in, r, x.Profile, &profileErr); err != nil {
 		r.Error = err.Error()
 		return r, err
 	}
+	// The measurement stands whatever became of the profile.
 	r.Status = result.StatusOK
-	return r, nil
+	return r, profileErr
 }
 
-func run(ctx context.Context, in *pyembed.Interpreter, r *result.Offline) (err error) {
+func run(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, plan *profile.Plan, profileErr *error) (err error) {
 	spec := r.Spec
 	start := time.Now()
 	if r.Environment, err = engine.Describe(ctx, in); err != nil {
@@ -66,6 +72,11 @@ func run(ctx context.Context, in *pyembed.Interpreter, r *result.Offline) (err e
 	r.Timings.Import = time.Since(start).Seconds()
 	if err := r.Environment.Supports(spec.Engine.Quant); err != nil {
 		return err
+	}
+	if plan != nil && plan.Options.NPU() {
+		if err := engine.CheckNPUProfiler(ctx, in); err != nil {
+			return err
+		}
 	}
 
 	start = time.Now()
@@ -119,5 +130,9 @@ func run(ctx context.Context, in *pyembed.Interpreter, r *result.Offline) (err e
 		OutputLen:   spec.Rollout.OutputLen,
 		ExactOutput: sampling.IgnoreEOS,
 	})...)
+	if plan != nil {
+		r.Profile = &profile.Record{}
+		*profileErr = profilePass(ctx, in, eng, spec.Rollout, r.Profile, plan, vocab)
+	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rollbench/rollbench/engine"
 	"github.com/rollbench/rollbench/loadgen"
+	"github.com/rollbench/rollbench/profile"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/result"
 	"github.com/rollbench/rollbench/server"
@@ -31,6 +32,9 @@ type Options struct {
 	LogDir     string   `json:"log_dir"`
 	// RequestsFile, when set, receives one JSON line per sample.
 	RequestsFile string `json:"requests_file,omitempty"`
+	// Profile, when set, starts the server with vLLM's profiler configured
+	// and adds a profiled pass after the measured run.
+	Profile *profile.Plan `json:"profile,omitempty"`
 }
 
 // Experiment is one online run.
@@ -64,15 +68,20 @@ func Run(ctx context.Context, in *pyembed.Interpreter, x Experiment) (*result.On
 		ServerLog: filepath.Join(x.Options.LogDir, "server_"+x.Name+".log"),
 		Warnings:  []string{},
 	}
-	if err := run(ctx, in, x, r); err != nil {
+	if p := x.Options.Profile; p != nil {
+		r.EngineKwargs["profiler_config"] = p.Options.VLLMConfig(p.Dir)
+	}
+	var profileErr error
+	if err := run(ctx, in, x, r, &profileErr); err != nil {
 		r.Error = err.Error()
 		return r, err
 	}
+	// The measurement stands whatever became of the profile.
 	r.Status = result.StatusOK
-	return r, nil
+	return r, profileErr
 }
 
-func run(ctx context.Context, in *pyembed.Interpreter, x Experiment, r *result.Online) (err error) {
+func run(ctx context.Context, in *pyembed.Interpreter, x Experiment, r *result.Online, profileErr *error) (err error) {
 	spec := x.Spec
 	if r.Environment, err = engine.Describe(ctx, in); err != nil {
 		return err
@@ -163,6 +172,10 @@ func run(ctx context.Context, in *pyembed.Interpreter, x Experiment, r *result.O
 	r.Warnings = append(r.Warnings, check(r.Metrics, r.ServerCounters, spec.Rollout)...)
 	if m := r.Metrics; m.FailedRequests > 0 {
 		return fmt.Errorf("%d of %d requests failed (per-request errors in the result)", m.FailedRequests, m.Requests)
+	}
+	if x.Options.Profile != nil {
+		r.Profile = &profile.Record{}
+		*profileErr = profilePass(ctx, srv, cfg, vocab, spec.Rollout, x.Options.Profile, r.Profile)
 	}
 	return nil
 }

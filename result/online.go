@@ -7,6 +7,7 @@ import (
 
 	"github.com/rollbench/rollbench/engine"
 	"github.com/rollbench/rollbench/loadgen"
+	"github.com/rollbench/rollbench/profile"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -46,6 +47,10 @@ type Online struct {
 	Warnings []string `json:"warnings"`
 
 	Environment engine.Environment `json:"environment"`
+
+	// Profile is the profiled pass after the measured run, when asked for;
+	// its requests and timings are not in Metrics.
+	Profile *profile.Record `json:"profile,omitempty"`
 }
 
 // Client is how the load was generated.

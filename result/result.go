@@ -12,6 +12,7 @@ import (
 
 	"github.com/rollbench/rollbench/engine"
 	"github.com/rollbench/rollbench/metrics"
+	"github.com/rollbench/rollbench/profile"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -56,6 +57,10 @@ type Offline struct {
 	Warnings   []string           `json:"warnings"`
 
 	Environment engine.Environment `json:"environment"`
+
+	// Profile is the profiled pass that ran after the measured one, when
+	// asked for; none of its timings enter the figures above.
+	Profile *profile.Record `json:"profile,omitempty"`
 
 	// The keys `vllm bench throughput --output-json` writes, with its
 	// meanings: num_requests counts prompts, total_num_tokens counts prompt

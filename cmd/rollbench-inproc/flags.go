@@ -14,6 +14,7 @@ import (
 
 	"github.com/rollbench/rollbench/loadgen"
 	"github.com/rollbench/rollbench/online"
+	"github.com/rollbench/rollbench/profile"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -48,14 +49,18 @@ type offlineOptions struct {
 	saveRequests   bool
 	serverTimeout  time.Duration
 	serverArgs     []string
+
+	// profile is the profiled pass after the measured one, or nil.
+	profile *profile.Plan
 }
 
 // experiment describes one run of these options under the given labels.
 func (o offlineOptions) experiment(name, modelName string, spec workload.Spec) experiment {
-	x := experiment{Name: name, ModelName: modelName, Spec: spec}
+	x := experiment{Name: name, ModelName: modelName, Spec: spec, Profile: forExperiment(o.profile, name)}
 	if o.online {
 		x.Online = &online.Options{Mode: loadgen.Mode(o.mode), MaxConcurrency: o.maxConcurrency, Port: o.port,
-			ReadyTimeout: o.serverTimeout, ServerArgs: o.serverArgs, LogDir: o.logDir}
+			ReadyTimeout: o.serverTimeout, ServerArgs: o.serverArgs, LogDir: o.logDir, Profile: x.Profile}
+		x.Profile = nil // the server's, not the offline engine's
 		if o.saveRequests {
 			x.Online.RequestsFile = filepath.Join(o.outputDir, name+".requests.jsonl")
 		}
@@ -67,6 +72,8 @@ const offlineUsage = `Usage: rollbench-inproc [flags]
        rollbench-inproc --config FILE [--models a,b] [--quants bf16,w8a8] [flags]
        rollbench-inproc --diagnostic [--config FILE]
        rollbench-inproc --online [--max-concurrency 128] [--port 8000] [flags]
+       rollbench-inproc --profile [--profile-backend vllm|direct] [flags]
+       rollbench-inproc profile --session FILE [flags]
        rollbench-inproc summarize DIR [--markdown | --csv]
        rollbench-inproc tiny-model --out DIR [--quant bf16|w8a8]
        rollbench-inproc mock-server [--port 8000] [--tokens-per-second N]
@@ -136,6 +143,7 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 	fs.StringVar(&o.python, "python", defaultPythonPath(), "python executable whose vLLM to run (the environment it belongs to is used); default: $ROLLBENCH_PYTHON or the one this binary was built with")
 	fs.BoolVar(&o.verbose, "verbose", false, "show Python tracebacks of errors")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	profiling := addProfileFlags(fs)
 	help := fs.BoolP("help", "h", false, "show this help")
 
 	if err := fs.Parse(args); err != nil {
@@ -195,6 +203,12 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 	}
 	if o.timeout <= 0 {
 		return o, usagef("--timeout must be positive, got %s", o.timeout)
+	}
+	if o.profile, err = profiling.plan(fs, o.online); err != nil {
+		return o, err
+	}
+	if o.profile != nil && o.diagnostic {
+		return o, usagef("--profile does not apply to --diagnostic")
 	}
 	e.Quant = q
 	if kvCache != "" {

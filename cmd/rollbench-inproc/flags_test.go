@@ -55,6 +55,17 @@ func TestBadInput(t *testing.T) {
 		{"summarize a missing directory", []string{"summarize", "testdata/nope"}},
 		{"tiny-model without --out", []string{"tiny-model"}},
 		{"tiny-model unknown quantization", []string{"tiny-model", "--out", "x", "--quant", "fp4"}},
+		{"profile option without --profile", []string{"--profile-backend", "direct"}},
+		{"--profile with --no-profile", []string{"--profile", "--no-profile"}},
+		{"unknown profile backend", []string{"--profile", "--profile-backend", "nsight"}},
+		{"unknown profile activity", []string{"--profile", "--profile-activities", "cpu,gpu"}},
+		{"NPU level without NPU activity", []string{"--profile", "--profile-backend", "direct", "--profile-npu-level", "Level1"}},
+		{"unknown AIC metrics", []string{"--profile", "--profile-backend", "direct", "--profile-activities", "npu", "--profile-aic-metrics", "Flops"}},
+		{"direct profiler online", []string{"--online", "--profile", "--profile-backend", "direct"}},
+		{"profile with --diagnostic", []string{"--diagnostic", "--profile"}},
+		{"session without a file", []string{"profile"}},
+		{"malformed session file", []string{"profile", "--session", "../../profile/testdata/sessions/unknown_key.yaml"}},
+		{"profiler flag in a session", []string{"profile", "--session", "../../configs/profile-session.yaml", "--profile-backend", "vllm"}},
 	}
 	var got bytes.Buffer
 	for _, tc := range cases {

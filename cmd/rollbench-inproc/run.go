@@ -16,6 +16,7 @@ import (
 	"github.com/rollbench/rollbench/loadgen"
 	"github.com/rollbench/rollbench/offline"
 	"github.com/rollbench/rollbench/online"
+	"github.com/rollbench/rollbench/profile"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/python"
 	"github.com/rollbench/rollbench/result"
@@ -34,6 +35,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runExperiment(ctx, args[1:])
 		case "mock-server":
 			return runMockServer(ctx, args[1:], stdout)
+		case "profile":
+			return runProfileSession(ctx, args[1:], stdout)
 		}
 	}
 	o, err := parseOffline(args, stdout)
@@ -67,6 +70,8 @@ type experiment struct {
 	Spec      workload.Spec `json:"spec"`
 	// Online, when set, runs the experiment through vllm serve.
 	Online *online.Options `json:"online,omitempty"`
+	// Profile, when set, adds a profiled pass after the measured one.
+	Profile *profile.Plan `json:"profile,omitempty"`
 }
 
 func runSingle(ctx context.Context, o offlineOptions, stdout io.Writer) error {
@@ -85,7 +90,10 @@ func runSingle(ctx context.Context, o offlineOptions, stdout io.Writer) error {
 	res, err := runAndSave(ctx, in, o.experiment(o.name, o.modelName, o.spec), path)
 	if err != nil {
 		if res != nil {
-			return fmt.Errorf("%w (failed result saved to %s)", err, path)
+			if measured(res) {
+				printSummary(stdout, res, path) // the measurement stands; its profile failed
+			}
+			return fmt.Errorf("%w (result saved to %s)", err, path)
 		}
 		return err
 	}
@@ -113,7 +121,7 @@ func runAndSave(ctx context.Context, in *pyembed.Interpreter, x experiment, path
 		}
 		r.Rollbench, res, runErr = version, r, err
 	} else {
-		r, err := offline.Run(ctx, in, offline.Experiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec})
+		r, err := offline.Run(ctx, in, offline.Experiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Profile: x.Profile})
 		if r == nil {
 			return nil, err
 		}
@@ -200,6 +208,7 @@ func printSummary(w io.Writer, res any, path string) {
 		fmt.Fprintf(w, "  tokens      %d prompt, %d output over %d sequences (finish: %s)\n",
 			r.Tokens.PromptTokens, r.Tokens.OutputTokens, r.Tokens.Sequences, finishReasons(r.Tokens.FinishReasons))
 		printTail(w, r.Warnings, path)
+		printProfile(w, r.Profile)
 	case *result.Online:
 		s, m := r.Spec, r.Metrics
 		fmt.Fprintf(w, "%s (online, %s, concurrency %d): %d prompts x n=%d, %d+%d tokens, on %s with vllm %s\n",
@@ -215,6 +224,7 @@ func printSummary(w io.Writer, res any, path string) {
 			fmt.Fprintf(w, "  %-11s mean %.2f ms, median %.2f, p99 %.2f\n", l.name, l.s.Mean, l.s.Median, l.s.P99)
 		}
 		printTail(w, append(r.Warnings, m.Notes...), path)
+		printProfile(w, r.Profile)
 	}
 }
 
