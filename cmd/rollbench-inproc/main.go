@@ -35,10 +35,28 @@ func main() {
 		proctree.Kill(os.Getpid(), syscall.SIGKILL)
 		os.Exit(130)
 	}()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], reserveStdout(), os.Stderr)
 	// Whatever happened, no engine process outlives this one.
 	proctree.Kill(os.Getpid(), syscall.SIGKILL)
 	os.Exit(exitCode(err, os.Stderr))
+}
+
+// reserveStdout keeps the process's standard output for rollbench's own
+// output and points file descriptor 1 at standard error, which children
+// inherit: vLLM's engine processes and the Python code in this one print
+// diagnostics (the torch profiler's operator tables among them) to their
+// standard output, where they would mix with the results.
+func reserveStdout() *os.File {
+	fd, err := syscall.Dup(1)
+	if err != nil {
+		return os.Stdout
+	}
+	if err := syscall.Dup3(2, 1, 0); err != nil {
+		syscall.Close(fd)
+		return os.Stdout
+	}
+	syscall.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), "/dev/stdout")
 }
 
 // usageError is a problem with the command line; it exits with status 2.

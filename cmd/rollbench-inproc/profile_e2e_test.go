@@ -115,6 +115,11 @@ func TestProfileOffline(t *testing.T) {
 	if !strings.Contains(r.stdout, "operators by total CPU time") || !strings.Contains(r.stdout, "aten::") {
 		t.Errorf("stdout lacks the top-operator report:\n%s", r.stdout)
 	}
+	// vLLM's worker prints its own operator table; it belongs on stderr,
+	// not among the results.
+	if strings.Contains(r.stdout, "Self CPU time total") || !strings.Contains(r.stderr, "Self CPU time total") {
+		t.Errorf("vLLM's profiler table is not on stderr alone; stdout:\n%s", r.stdout)
+	}
 }
 
 // TestProfileSession runs a session file with two shapes through the direct
