@@ -1,0 +1,155 @@
+package confidence
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// The expected values were worked out by hand; the Student's t quantiles
+// and tail probabilities come from the regularized incomplete beta function
+// (mpmath at 15 digits): t(0.975, 4) = 2.7764451052, t(0.975, 2) =
+// 4.3026527297, t(0.975, 5.8823529) = 2.4588237097.
+
+func near(t *testing.T, what string, got, want, tol float64) {
+	t.Helper()
+	if math.Abs(got-want) > tol {
+		t.Errorf("%s = %.10g, want %.10g (±%g)", what, got, want, tol)
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	tests := []struct {
+		name                     string
+		xs                       []float64
+		mean, std, cv, low, high float64
+	}{
+		// mean 3, var 10/4, std 1.5811388; half = 2.7764451 * 1.5811388 / sqrt(5) = 1.9632432.
+		{"five", []float64{1, 2, 3, 4, 5}, 3, 1.5811388301, 0.5270462767, 1.0367568, 4.9632432},
+		// mean 10, std 1; half = 4.3026527 / sqrt(3) = 2.4841377.
+		{"three", []float64{9, 10, 11}, 10, 1, 0.1, 7.5158623, 12.4841377},
+		{"one", []float64{7}, 7, 0, 0, 7, 7},
+		{"constant", []float64{2, 2, 2}, 2, 0, 0, 2, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := Describe(tc.xs)
+			if e.N != len(tc.xs) {
+				t.Errorf("N = %d, want %d", e.N, len(tc.xs))
+			}
+			near(t, "mean", e.Mean, tc.mean, 1e-9)
+			near(t, "std", e.Std, tc.std, 1e-9)
+			near(t, "cv", e.CV, tc.cv, 1e-9)
+			near(t, "low", e.Low, tc.low, 1e-6)
+			near(t, "high", e.High, tc.high, 1e-6)
+		})
+	}
+	if e := Describe(nil); e != (Estimate{}) {
+		t.Errorf("Describe(nil) = %+v, want zero", e)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	tests := []struct {
+		name string
+		xs   []float64
+		want []string
+	}{
+		{"stable", []float64{100, 101, 99}, nil},
+		{"one run", []float64{100}, nil},
+		// mean 10, std 1.1547 -> CV 11.5%.
+		{"unstable", []float64{9, 9, 12}, []string{"x is unstable: CV 11.5% over 3 repetitions exceeds 10%"}},
+		// mean 4, squared deviations 108 / 6 = 18, std 4.2426 -> CV 106.1%;
+		// 10 is 150% off, 1 is 75% off, 4 not at all.
+		{"outliers", []float64{1, 1, 10, 1, 1, 10, 4}, []string{
+			"x is unstable: CV 106.1% over 7 repetitions exceeds 10%",
+			"x of repetition 1 (1) is 75% off the mean 4",
+			"x of repetition 2 (1) is 75% off the mean 4",
+			"x of repetition 3 (10) is 150% off the mean 4",
+			"x of repetition 4 (1) is 75% off the mean 4",
+			"x of repetition 5 (1) is 75% off the mean 4",
+			"x of repetition 6 (10) is 150% off the mean 4",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Warnings("x", tc.xs)
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestWelch(t *testing.T) {
+	// Equal variances (1) and sizes (3): se^2 = 2/3, t = -3/sqrt(2/3) =
+	// -3.6742346, df = (2/3)^2 / (2 * (1/3)^2 / 2) = 4, p = 0.0213116.
+	w, ok := Welch([]float64{1, 2, 3}, []float64{4, 5, 6})
+	if !ok {
+		t.Fatal("Welch: not ok")
+	}
+	near(t, "t", w.T, -3.6742346142, 1e-9)
+	near(t, "df", w.DF, 4, 1e-9)
+	near(t, "p", w.P, 0.0213116411, 1e-7)
+
+	// Unequal variances (2.5, 10): se^2 = 0.5 + 2 = 2.5, t = -3/sqrt(2.5),
+	// df = 6.25 / (0.25/4 + 4/4) = 5.8823529, p = 0.1075312.
+	w, ok = Welch([]float64{1, 2, 3, 4, 5}, []float64{2, 4, 6, 8, 10})
+	if !ok {
+		t.Fatal("Welch: not ok")
+	}
+	near(t, "t", w.T, -1.8973665961, 1e-9)
+	near(t, "df", w.DF, 5.8823529412, 1e-9)
+	near(t, "p", w.P, 0.1075311949, 1e-7)
+
+	for _, bad := range [][2][]float64{{{1}, {1, 2}}, {{1, 2}, nil}, {{3, 3}, {4, 4}}} {
+		if _, ok := Welch(bad[0], bad[1]); ok {
+			t.Errorf("Welch(%v, %v) ok, want undefined", bad[0], bad[1])
+		}
+	}
+}
+
+func TestCompare(t *testing.T) {
+	// r = 3/6 = 0.5; relative variance 2.5/(5*9) + 10/(5*36) = 1/9, so the
+	// half width is 2.4588237 * 0.5 * 1/3 = 0.4098040 at df 5.8823529.
+	r, ok := Compare([]float64{1, 2, 3, 4, 5}, []float64{2, 4, 6, 8, 10})
+	if !ok {
+		t.Fatal("Compare: not ok")
+	}
+	near(t, "ratio", r.Ratio, 0.5, 1e-12)
+	near(t, "low", r.Low, 0.5-0.4098039516, 1e-7)
+	near(t, "high", r.High, 0.5+0.4098039516, 1e-7)
+	if r.Significant {
+		t.Errorf("p = %g significant, want not", r.P)
+	}
+	// r = 5/2 = 2.5, p = 0.0213: significant.
+	r, ok = Compare([]float64{4, 5, 6}, []float64{1, 2, 3})
+	if !ok || !r.Significant {
+		t.Errorf("Compare = %+v, %v; want significant", r, ok)
+	}
+	near(t, "ratio", r.Ratio, 2.5, 1e-12)
+	if _, ok := Compare([]float64{1, 2}, []float64{-1, 1}); ok {
+		t.Error("Compare against a zero mean: ok, want undefined")
+	}
+}
+
+func TestGeoMean(t *testing.T) {
+	tests := []struct {
+		xs   []float64
+		want float64
+		ok   bool
+	}{
+		{[]float64{2, 8}, 4, true},
+		{[]float64{1.1, 0.9, 1.0}, math.Cbrt(0.99), true},
+		{[]float64{1.25}, 1.25, true},
+		{nil, 0, false},
+		{[]float64{1, 0}, 0, false},
+	}
+	for _, tc := range tests {
+		g, ok := GeoMean(tc.xs)
+		if ok != tc.ok {
+			t.Errorf("GeoMean(%v) ok = %v, want %v", tc.xs, ok, tc.ok)
+		}
+		near(t, "geomean", g, tc.want, 1e-12)
+	}
+}
