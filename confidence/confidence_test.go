@@ -57,8 +57,8 @@ func TestWarnings(t *testing.T) {
 	}{
 		{"stable", []float64{100, 101, 99}, nil},
 		{"one run", []float64{100}, nil},
-		// mean 10, std 1.1547 -> CV 11.5%.
-		{"unstable", []float64{9, 9, 12}, []string{"x is unstable: CV 11.5% over 3 repetitions exceeds 10%"}},
+		// mean 10, squared deviations 6 / 2 = 3, std 1.7321 -> CV 17.3%.
+		{"unstable", []float64{9, 9, 12}, []string{"x is unstable: CV 17.3% over 3 repetitions exceeds 10%"}},
 		// mean 4, squared deviations 108 / 6 = 18, std 4.2426 -> CV 106.1%;
 		// 10 is 150% off, 1 is 75% off, 4 not at all.
 		{"outliers", []float64{1, 1, 10, 1, 1, 10, 4}, []string{
