@@ -26,7 +26,7 @@ type Summary struct {
 	Rows []Entry `json:"rows"`
 	// Geomeans are each quantization's geometric-mean speedup over the
 	// models that have one, where two models at least do.
-	Geomeans []Geomean  `json:"geomeans,omitempty"`
+	Geomeans []Geomean `json:"geomeans,omitempty"`
 	Problems []Problem `json:"problems,omitempty"`
 	// Plots are the pictures drawn beside the summary, as file names in
 	// its folder.
