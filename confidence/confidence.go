@@ -9,6 +9,7 @@ package confidence
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
@@ -81,8 +82,9 @@ func tQuantile(df float64) float64 {
 }
 
 // Warnings are pyperf's stability checks of the repetitions of the figure
-// called name: a CV above MaxCV, and each repetition further than
-// MaxOutlier from the mean. Fewer than two repetitions give none.
+// called name: a CV above MaxCV, and repetitions MaxOutlier or further from
+// the mean (one warning naming them all). Fewer than two repetitions give
+// none.
 func Warnings(name string, xs []float64) []string {
 	e := Describe(xs)
 	if e.N < 2 {
@@ -92,10 +94,14 @@ func Warnings(name string, xs []float64) []string {
 	if e.CV > MaxCV {
 		warns = append(warns, fmt.Sprintf("%s is unstable: CV %.1f%% over %d repetitions exceeds %.0f%%", name, 100*e.CV, e.N, 100*MaxCV))
 	}
+	var off []string
 	for i, x := range xs {
 		if e.Mean != 0 && math.Abs(x-e.Mean) >= MaxOutlier*math.Abs(e.Mean) {
-			warns = append(warns, fmt.Sprintf("%s of repetition %d (%.4g) is %.0f%% off the mean %.4g", name, i+1, x, 100*math.Abs(x-e.Mean)/math.Abs(e.Mean), e.Mean))
+			off = append(off, fmt.Sprintf("#%d %.4g (%+.0f%%)", i+1, x, 100*(x-e.Mean)/math.Abs(e.Mean)))
 		}
+	}
+	if len(off) > 0 {
+		warns = append(warns, fmt.Sprintf("%s: repetitions %.0f%% or more off the mean %.4g: %s", name, 100*MaxOutlier, e.Mean, strings.Join(off, ", ")))
 	}
 	return warns
 }

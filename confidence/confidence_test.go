@@ -63,12 +63,7 @@ func TestWarnings(t *testing.T) {
 		// 10 is 150% off, 1 is 75% off, 4 not at all.
 		{"outliers", []float64{1, 1, 10, 1, 1, 10, 4}, []string{
 			"x is unstable: CV 106.1% over 7 repetitions exceeds 10%",
-			"x of repetition 1 (1) is 75% off the mean 4",
-			"x of repetition 2 (1) is 75% off the mean 4",
-			"x of repetition 3 (10) is 150% off the mean 4",
-			"x of repetition 4 (1) is 75% off the mean 4",
-			"x of repetition 5 (1) is 75% off the mean 4",
-			"x of repetition 6 (10) is 150% off the mean 4",
+			"x: repetitions 50% or more off the mean 4: #1 1 (-75%), #2 1 (-75%), #3 10 (+150%), #4 1 (-75%), #5 1 (-75%), #6 10 (+150%)",
 		}},
 	}
 	for _, tc := range tests {
