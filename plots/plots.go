@@ -87,20 +87,8 @@ func (t *Timeline) runningPoints() plotter.XYs {
 
 // Running draws the samples still running over time into a PNG at path.
 func Running(path, title string, t *Timeline) error {
-	p := plot.New()
-	p.Title.Text = title + ": samples still running"
-	p.X.Label.Text = "time since submission (s)"
-	p.Y.Label.Text = "samples running"
-	p.Y.Min = 0
-	line, err := plotter.NewLine(t.runningPoints())
-	if err != nil {
-		return err
-	}
-	line.StepStyle = plotter.PostStep
-	line.Width = vg.Points(1.5)
-	line.Color = color.RGBA{B: 200, A: 255}
-	p.Add(line, plotter.NewGrid())
-	return p.Save(Width, Height, path)
+	return steps(path, title+": samples still running", "time since submission (s)", "samples running",
+		t.runningPoints(), color.RGBA{B: 200, A: 255}, 0)
 }
 
 // cdfPoints is the step curve of the share of samples done by each time.
@@ -115,18 +103,28 @@ func (t *Timeline) cdfPoints() plotter.XYs {
 
 // CDF draws the share of samples finished by each time into a PNG at path.
 func CDF(path, title string, t *Timeline) error {
+	return steps(path, title+": completion-time CDF", "sample finish time (s)", "share of samples done",
+		t.cdfPoints(), color.RGBA{R: 200, A: 255}, 1)
+}
+
+// steps draws one step curve over a grid into a PNG at path; yMax 0 lets
+// the axis fit the data.
+func steps(path, title, xLabel, yLabel string, xys plotter.XYs, c color.Color, yMax float64) error {
 	p := plot.New()
-	p.Title.Text = title + ": completion-time CDF"
-	p.X.Label.Text = "sample finish time (s)"
-	p.Y.Label.Text = "share of samples done"
-	p.Y.Min, p.Y.Max = 0, 1
-	line, err := plotter.NewLine(t.cdfPoints())
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	p.Y.Min = 0
+	if yMax > 0 {
+		p.Y.Max = yMax
+	}
+	line, err := plotter.NewLine(xys)
 	if err != nil {
 		return err
 	}
 	line.StepStyle = plotter.PostStep
 	line.Width = vg.Points(1.5)
-	line.Color = color.RGBA{R: 200, A: 255}
+	line.Color = c
 	p.Add(line, plotter.NewGrid())
 	return p.Save(Width, Height, path)
 }
