@@ -113,7 +113,7 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 	fs.IntVar(&r.Seed, "seed", r.Seed, "seed of the prompts (or of the draw from --dataset) and of the engine's sampling")
 	fs.StringVar(&datasetPath, "dataset", "", "real prompts instead of random token ids: a verl training parquet file (a prompt column of chat messages) or JSONL (a prompt field per line: messages or a string), templated with the model's chat template and drawn with --seed")
 	fs.BoolVar(&filterOverlong, "filter-overlong-prompts", false, "with --dataset: drop rows longer than --input-len once templated, before drawing (verl's data.filter_overlong_prompts; off by default, as in verl)")
-	fs.StringVar(&truncation, "truncation", string(dataset.TruncateError), "with --dataset: what a drawn prompt longer than --input-len does: error, or is cut keeping its end (left), its start (right) or both ends (middle); verl's data.truncation, default error as in verl")
+	fs.StringVar(&truncation, "truncation", string(dataset.TruncateError), "with --dataset: what a drawn prompt longer than --input-len does: error, or is cut keeping its end (left), its start (right) or both ends (middle); verl's data.truncation, with verl's default")
 	fs.IntVar(&r.Repeat, "repeat", r.Repeat, "measured passes; above 1 the result has every pass's figures with their mean, std, CV and 95% interval")
 	fs.BoolVar(&r.FreshEngine, "fresh-engine", false, "with --repeat: load (and warm up) a new engine for every pass instead of reusing the first")
 	fs.Float64Var(&e.GPUMemoryUtilization, "gpu-mem-util", e.GPUMemoryUtilization, "share of device memory vLLM may use, in (0, 1] (on CPU: of host memory)")
