@@ -95,7 +95,7 @@ func run(ctx context.Context, in *pyembed.Interpreter, r *result.Offline) error 
 				}
 			}
 		}
-		if err := measure(ctx, eng, prompts, r, rep); err != nil {
+		if err := measuredPass(ctx, eng, prompts, r, rep); err != nil {
 			if repeat > 1 {
 				err = fmt.Errorf("repetition %d of %d: %w", i+1, repeat, err)
 			}
@@ -164,9 +164,9 @@ func closeEngine(ctx context.Context, eng *engine.Engine, r *result.Offline) err
 	return err
 }
 
-// measure runs one measured pass. The first pass gives the result its
+// measuredPass runs one measured pass. The first pass gives the result its
 // figures; every pass is a repetition.
-func measure(ctx context.Context, eng *engine.Engine, prompts [][]int, r *result.Offline, rep result.Repetition) error {
+func measuredPass(ctx context.Context, eng *engine.Engine, prompts [][]int, r *result.Offline, rep result.Repetition) error {
 	spec := r.Spec
 	sampling := r.Sampling
 	gen, err := eng.Generate(ctx, prompts, sampling)
