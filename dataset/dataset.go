@@ -72,7 +72,13 @@ func Read(path string) (*File, error) {
 	return f, nil
 }
 
-func readParquet(data []byte) ([][]Message, error) {
+func readParquet(data []byte) (chats [][]Message, err error) {
+	// parquet-go panics on some corrupt files rather than failing.
+	defer func() {
+		if p := recover(); p != nil {
+			chats, err = nil, fmt.Errorf("not a readable parquet file: %v", p)
+		}
+	}()
 	file, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, fmt.Errorf("not a readable parquet file: %w", err)
@@ -82,25 +88,31 @@ func readParquet(data []byte) ([][]Message, error) {
 		return nil, fmt.Errorf("no %q column (verl's prompt_key); the columns are %s", PromptKey, columnNames(file.Schema().Fields()))
 	}
 	// Read the prompt column alone: the rest (reward model, extra info)
-	// may have any shape.
+	// may have any shape. Rows come in batches, so that a row count in a
+	// corrupt footer allocates nothing.
 	schema := parquet.NewSchema("row", parquet.Group{PromptKey: field})
 	reader := parquet.NewGenericReader[map[string]any](file, schema)
 	defer reader.Close()
-	rows := make([]map[string]any, file.NumRows())
-	for i := range rows {
-		rows[i] = map[string]any{}
-	}
-	n, err := reader.Read(rows)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read the %q column: %w", PromptKey, err)
-	}
-	chats := make([][]Message, n)
-	for i, row := range rows[:n] {
-		if chats[i], err = chat(row[PromptKey]); err != nil {
-			return nil, fmt.Errorf("row %d: %w", i, err)
+	batch := make([]map[string]any, 256)
+	for {
+		for i := range batch {
+			batch[i] = map[string]any{}
+		}
+		n, err := reader.Read(batch)
+		for _, row := range batch[:n] {
+			c, cerr := chat(row[PromptKey])
+			if cerr != nil {
+				return nil, fmt.Errorf("row %d: %w", len(chats), cerr)
+			}
+			chats = append(chats, c)
+		}
+		if errors.Is(err, io.EOF) || err == nil && n == 0 {
+			return chats, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read the %q column: %w", PromptKey, err)
 		}
 	}
-	return chats, nil
 }
 
 func fieldNamed(fields []parquet.Field, name string) parquet.Field {
