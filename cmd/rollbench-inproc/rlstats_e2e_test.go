@@ -137,7 +137,7 @@ func TestDatasetRepeatMatrix(t *testing.T) {
 	if row == nil || row[2] != mark2 {
 		t.Errorf("summary.txt lacks a w8a8 speedup marked %s (ratio %.3f, p %.3g):\n%s", mark2, c.Ratio, c.P, txt)
 	}
-	t.Logf("w8a8 vs bf16: %.3fx [%.3f, %.3f] p=%.3g: %s", c.Ratio, c.Low, c.High, c.P, mark2)
+	t.Logf("w8a8 vs bf16: %.3fx [%.3f, %.3f] p=%.3g: %s\n%s", c.Ratio, c.Low, c.High, c.P, mark2, txt)
 
 	md, err := os.ReadFile(filepath.Join(out, "summary.md"))
 	if err != nil {
