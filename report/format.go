@@ -162,6 +162,9 @@ func CSV(w io.Writer, s Summary) error {
 			return raw(v)
 		}
 		notes := slices.Clone(e.Notes)
+		if e.footnoted() {
+			notes = append(notes, e.Warnings...)
+		}
 		if e.Speedup.Reason != "" {
 			notes = append(notes, "speedup N/A: "+e.Speedup.Reason)
 		}
@@ -245,8 +248,14 @@ func table(s Summary, esc func(string) string) (cols []column, cells [][]string,
 		header[j] = c.name
 	}
 	cells = append(cells, header)
+	warned := 0
 	for _, e := range s.Rows {
 		ok := e.Status == StatusOK
+		notes := shownNotes(e, !e2el)
+		if e.footnoted() {
+			warned++
+			notes = append(notes, fmt.Sprintf("warnings [%d]", warned))
+		}
 		row := []string{e.Model, e.Quant, e.Status,
 			withInterval(fixed(e.OutputTokensPerSecond, 1, ok), e), fixed(e.ElapsedSeconds, 2, ok),
 			fixed(e.RequestsPerSecond, 2, ok), fixed(e.SequencesPerSecond, 2, ok),
@@ -254,7 +263,7 @@ func table(s Summary, esc func(string) string) (cols []column, cells [][]string,
 		if e2el {
 			row = append(row, fixed(e.MeanE2ELms, 2, ok), fixed(e.P99E2ELms, 2, ok), speedupCell(e.E2ELSpeedup))
 		}
-		cells = append(cells, append(row, strings.Join(shownNotes(e, !e2el), "; ")))
+		cells = append(cells, append(row, strings.Join(notes, "; ")))
 	}
 	for _, g := range s.Geomeans {
 		v := g.Ratio
@@ -376,6 +385,13 @@ func footnotes(s Summary) []string {
 	if hasSamples(s) {
 		notes = append(notes, fmt.Sprintf("With repetitions (--repeat): output tok/s is the mean of the repetitions ± half its 95%% Student's t interval as a share of the mean; "+
 			"a speedup is the ratio of the mean throughputs [its 95%% interval, delta method] with the p-value of Welch's t-test, ~ when not significant at alpha %.2f, ^ or v when significant.", confidence.Alpha))
+	}
+	warned := 0
+	for _, e := range s.Rows {
+		if e.footnoted() {
+			warned++
+			notes = append(notes, fmt.Sprintf("[%d] %s %s: %s.", warned, e.Model, e.Quant, strings.Join(e.Warnings, "; ")))
+		}
 	}
 	if len(s.Geomeans) > 0 {
 		notes = append(notes, "geomean: the geometric mean of a quantization's speedups vs bf16 across the models that have one.")

@@ -163,7 +163,8 @@ func quantRank(q string) int {
 }
 
 // rowNotes are what a row says about itself: why it is not ok, or its
-// warnings.
+// warnings. A row measured more than once has its warnings (mostly the
+// stability checks of its repetitions) as footnotes instead, pyperf-style.
 func (e Entry) rowNotes() []string {
 	if e.Status != StatusOK {
 		if e.Reason == "" {
@@ -171,7 +172,15 @@ func (e Entry) rowNotes() []string {
 		}
 		return []string{e.Reason}
 	}
+	if e.Samples != nil {
+		return nil
+	}
 	return slices.Clone(e.Warnings)
+}
+
+// footnoted reports whether a row's warnings are footnotes.
+func (e Entry) footnoted() bool {
+	return e.Status == StatusOK && e.Samples != nil && len(e.Warnings) > 0
 }
 
 // compare computes an ok row's speedups over its model's ok bf16 rows (one,
