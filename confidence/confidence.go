@@ -139,16 +139,23 @@ func Welch(a, b []float64) (t Test, ok bool) {
 // of the difference between the means.
 type Ratio struct {
 	Ratio float64 `json:"ratio"`
-	Low   float64 `json:"ci95_low"`
-	High  float64 `json:"ci95_high"`
+	// Low and High bound Fieller's 95% interval of the ratio; both are nil
+	// when it is unbounded, as it is when the denominator's mean cannot be
+	// told from zero at this level.
+	Low  *float64 `json:"ci95_low,omitempty"`
+	High *float64 `json:"ci95_high,omitempty"`
 	Test
 	// Significant is P < Alpha.
 	Significant bool `json:"significant"`
 }
 
-// Compare is mean(a) / mean(b). Its interval is the delta method's,
-// r ± t·r·sqrt(var(a)/(n_a·mean(a)²) + var(b)/(n_b·mean(b)²)), with the
-// Welch degrees of freedom. ok is false where Welch's is, or mean(b) is 0.
+// Compare is mean(a) / mean(b) with Fieller's interval: the ratios rho
+// for which mean(a) - rho mean(b) is within t standard errors of 0, t the
+// Student's quantile at the Welch degrees of freedom. At rho = 1 that is
+// Welch's test itself, so the interval leaves out 1 exactly when the
+// difference is significant, which the simpler delta-method interval does
+// not promise when mean(b) is uncertain. ok is false where Welch's test is
+// undefined, or mean(b) is 0.
 func Compare(a, b []float64) (r Ratio, ok bool) {
 	test, ok := Welch(a, b)
 	if !ok {
@@ -156,15 +163,19 @@ func Compare(a, b []float64) (r Ratio, ok bool) {
 	}
 	ma, va := stat.MeanVariance(a, nil)
 	mb, vb := stat.MeanVariance(b, nil)
-	if mb == 0 || ma == 0 {
+	if mb == 0 {
 		return Ratio{}, false
 	}
-	r.Ratio = ma / mb
-	rel := va/(float64(len(a))*ma*ma) + vb/(float64(len(b))*mb*mb)
-	half := tQuantile(test.DF) * math.Abs(r.Ratio) * math.Sqrt(rel)
-	r.Low, r.High = r.Ratio-half, r.Ratio+half
-	r.Test = test
-	r.Significant = test.P < Alpha
+	r.Ratio, r.Test, r.Significant = ma/mb, test, test.P < Alpha
+	sa, sb := va/float64(len(a)), vb/float64(len(b))
+	t2 := math.Pow(tQuantile(test.DF), 2)
+	// (ma - rho mb)^2 <= t2 (sa + rho^2 sb), a quadratic in rho whose
+	// leading coefficient qa must be positive for a bounded interval.
+	qa, qc := mb*mb-t2*sb, ma*ma-t2*sa
+	if disc := ma*ma*mb*mb - qa*qc; qa > 0 && disc >= 0 {
+		lo, hi := (ma*mb-math.Sqrt(disc))/qa, (ma*mb+math.Sqrt(disc))/qa
+		r.Low, r.High = &lo, &hi
+	}
 	return r, true
 }
 

@@ -105,24 +105,39 @@ func TestWelch(t *testing.T) {
 }
 
 func TestCompare(t *testing.T) {
-	// r = 3/6 = 0.5; relative variance 2.5/(5*9) + 10/(5*36) = 1/9, so the
-	// half width is 2.4588237 * 0.5 * 1/3 = 0.4098040 at df 5.8823529.
-	r, ok := Compare([]float64{1, 2, 3, 4, 5}, []float64{2, 4, 6, 8, 10})
-	if !ok {
-		t.Fatal("Compare: not ok")
+	tests := []struct {
+		name      string
+		a, b      []float64
+		ratio     float64
+		low, high float64
+		sig       bool
+	}{
+		// ma 3, mb 6, sa 0.5, sb 2, t = 2.4588237 at 5.8823529 df: the
+		// roots of (36 - 2t^2) rho^2 - 36 rho + (9 - 0.5t^2).
+		{"not significant", []float64{1, 2, 3, 4, 5}, []float64{2, 4, 6, 8, 10}, 0.5, 0.1900068813, 1.3157418207, false},
+		// ma 5, mb 2, sa = sb = 1/3, t = 2.7764451 at 4 df; p = 0.0213.
+		{"significant", []float64{4, 5, 6}, []float64{1, 2, 3}, 2.5, 1.2296711455, 12.7519346331, true},
 	}
-	near(t, "ratio", r.Ratio, 0.5, 1e-12)
-	near(t, "low", r.Low, 0.5-0.4098039516, 1e-7)
-	near(t, "high", r.High, 0.5+0.4098039516, 1e-7)
-	if r.Significant {
-		t.Errorf("p = %g significant, want not", r.P)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, ok := Compare(tc.a, tc.b)
+			if !ok || r.Low == nil || r.High == nil {
+				t.Fatalf("Compare = %+v, %v", r, ok)
+			}
+			near(t, "ratio", r.Ratio, tc.ratio, 1e-12)
+			near(t, "low", *r.Low, tc.low, 1e-7)
+			near(t, "high", *r.High, tc.high, 1e-7)
+			if r.Significant != tc.sig || (*r.Low > 1 || *r.High < 1) != tc.sig {
+				t.Errorf("significant %v (p %g), interval [%g, %g]; want %v and 1 outside exactly then", r.Significant, r.P, *r.Low, *r.High, tc.sig)
+			}
+		})
 	}
-	// r = 5/2 = 2.5, p = 0.0213: significant.
-	r, ok = Compare([]float64{4, 5, 6}, []float64{1, 2, 3})
-	if !ok || !r.Significant {
-		t.Errorf("Compare = %+v, %v; want significant", r, ok)
+	// A baseline too noisy to tell from zero: the test stands, the
+	// interval is unbounded: mb 2, sb 1.27 at about 2 df, t^2 sb = 23.5 > mb^2.
+	r, ok := Compare([]float64{10, 10.1, 9.9}, []float64{0.1, 4, 1.9})
+	if !ok || r.Low != nil || r.High != nil {
+		t.Errorf("noisy baseline: %+v, %v; want a test and no interval", r, ok)
 	}
-	near(t, "ratio", r.Ratio, 2.5, 1e-12)
 	if _, ok := Compare([]float64{1, 2}, []float64{-1, 1}); ok {
 		t.Error("Compare against a zero mean: ok, want undefined")
 	}

@@ -130,7 +130,7 @@ func steps(path, title, xLabel, yLabel string, xys plotter.XYs, c color.Color, y
 }
 
 // Bar is one speedup: its label, ratio and 95% interval (Low = High =
-// Ratio without one).
+// Ratio without a bounded one).
 type Bar struct {
 	Label            string
 	Ratio, Low, High float64
@@ -192,8 +192,8 @@ func Write(dir string, s report.Summary) ([]string, error) {
 			continue
 		}
 		b := Bar{Label: e.Model + " " + e.Quant, Ratio: *sp.Ratio, Low: *sp.Ratio, High: *sp.Ratio}
-		if sp.Interval != nil {
-			b.Low, b.High = sp.Interval.Low, sp.Interval.High
+		if iv := sp.Interval; iv != nil && iv.Low != nil && iv.High != nil {
+			b.Low, b.High = *iv.Low, *iv.High
 		}
 		bars = append(bars, b)
 	}

@@ -214,7 +214,7 @@ func intervalRecord(e Entry) []string {
 	cells[0] = strconv.Itoa(est.N)
 	cells[1], cells[2] = raw(&est.Low), raw(&est.High)
 	if iv := e.Speedup.Interval; iv != nil {
-		cells[3], cells[4], cells[5] = raw(&iv.Low), raw(&iv.High), raw(&iv.P)
+		cells[3], cells[4], cells[5] = raw(iv.Low), raw(iv.High), raw(&iv.P)
 	}
 	return cells
 }
@@ -324,8 +324,12 @@ func speedupCell(sp Speedup) string {
 	case sp.Direction() == -1:
 		s += " v"
 	}
-	if iv := sp.Interval; iv != nil {
-		s += fmt.Sprintf(" [%.2f, %.2f] p=%s", iv.Low, iv.High, pValue(iv.P))
+	switch iv := sp.Interval; {
+	case iv == nil:
+	case iv.Low == nil || iv.High == nil:
+		s += " [unbounded] p=" + pValue(iv.P)
+	default:
+		s += fmt.Sprintf(" [%.2f, %.2f] p=%s", *iv.Low, *iv.High, pValue(iv.P))
 	}
 	if sp.Metric == MetricTotal {
 		s += " " + totalMark
@@ -384,7 +388,7 @@ func footnotes(s Summary) []string {
 	}
 	if hasSamples(s) {
 		notes = append(notes, fmt.Sprintf("With repetitions (--repeat): output tok/s is the mean of the repetitions ± half its 95%% Student's t interval as a share of the mean; "+
-			"a speedup is the ratio of the mean throughputs [its 95%% interval, delta method] with the p-value of Welch's t-test, ~ when not significant at alpha %.2f, ^ or v when significant.", confidence.Alpha))
+			"a speedup is the ratio of the mean throughputs [its 95%% interval, Fieller's, unbounded when bf16's mean is too uncertain] with the p-value of Welch's t-test, ~ when not significant at alpha %.2f, ^ or v when significant.", confidence.Alpha))
 	}
 	warned := 0
 	for _, e := range s.Rows {
