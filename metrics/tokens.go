@@ -84,6 +84,9 @@ func Count(reqs []engine.Request) Tokens {
 // Expected is what a generation was asked to produce.
 type Expected struct {
 	Prompts, N, InputLen, OutputLen int
+	// PromptTokens, when set, is the exact total of prompt tokens, for
+	// prompts of different lengths; else every prompt has InputLen.
+	PromptTokens int
 	// ExactOutput is true when every completion must reach OutputLen
 	// (ignore_eos), so that a shorter one is an anomaly.
 	ExactOutput bool
@@ -99,7 +102,10 @@ func (t Tokens) Check(want Expected) []string {
 	if seqs := want.Prompts * want.N; t.Sequences != seqs {
 		warns = append(warns, fmt.Sprintf("engine returned %d sequences, want %d prompts x n=%d = %d", t.Sequences, want.Prompts, want.N, seqs))
 	}
-	if p := t.Prompts * want.InputLen; t.PromptTokens != p {
+	switch p := t.Prompts * want.InputLen; {
+	case want.PromptTokens > 0 && t.PromptTokens != want.PromptTokens:
+		warns = append(warns, fmt.Sprintf("engine saw %d prompt tokens, want the %d of the dataset's prompts", t.PromptTokens, want.PromptTokens))
+	case want.PromptTokens == 0 && t.PromptTokens != p:
 		warns = append(warns, fmt.Sprintf("engine saw %d prompt tokens, want %d prompts x %d = %d", t.PromptTokens, t.Prompts, want.InputLen, p))
 	}
 	if want.ExactOutput {

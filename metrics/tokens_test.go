@@ -71,6 +71,16 @@ func TestCheck(t *testing.T) {
 	if w := Count([]engine.Request{req(512, 256, 3), req(512, 1, 256)}).Check(free); len(w) != 0 {
 		t.Errorf("stopping early is not an anomaly without ignore_eos: %q", w)
 	}
+	// Dataset prompts: lengths differ, their total is what counts.
+	data := want
+	data.PromptTokens = 180
+	if w := Count([]engine.Request{req(100, 256, 256), req(80, 256, 256)}).Check(data); len(w) != 0 {
+		t.Errorf("dataset prompts as drawn: %q", w)
+	}
+	w := Count([]engine.Request{req(100, 256, 256), req(70, 256, 256)}).Check(data)
+	if len(w) != 1 || w[0] != "engine saw 170 prompt tokens, want the 180 of the dataset's prompts" {
+		t.Errorf("dataset prompts cut short: %q", w)
+	}
 }
 
 func TestSummarize(t *testing.T) {

@@ -4,9 +4,11 @@ package offline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/rollbench/rollbench/dataset"
 	"github.com/rollbench/rollbench/engine"
 	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/profile"
@@ -29,7 +31,7 @@ type Experiment struct {
 	// ModelName labels the model in reports.
 	ModelName string
 	Spec      workload.Spec
-	// Profile, when set, adds a profiled pass after the measured one.
+	// Profile, when set, adds a profiled pass after the measured ones.
 	Profile *profile.Plan
 }
 
@@ -63,9 +65,10 @@ func Run(ctx context.Context, in *pyembed.Interpreter, x Experiment) (*result.Of
 	return r, profileErr
 }
 
-func run(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, plan *profile.Plan, profileErr *error) (err error) {
+func run(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, plan *profile.Plan, profileErr *error) error {
 	spec := r.Spec
 	start := time.Now()
+	var err error
 	if r.Environment, err = engine.Describe(ctx, in); err != nil {
 		return err
 	}
@@ -78,61 +81,165 @@ func run(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, plan *
 			return err
 		}
 	}
-
-	start = time.Now()
-	eng, err := engine.Open(ctx, in, r.EngineKwargs)
-	r.Timings.Load = time.Since(start).Seconds()
-	if err != nil {
-		return fmt.Errorf("load model %s: %w", spec.Engine.Model, err)
-	}
-	defer func() {
-		// Teardown must run even when ctx was cancelled: it is what
-		// returns the device memory.
-		start := time.Now()
-		closeErr := eng.Close(context.WithoutCancel(ctx))
-		r.Timings.Teardown = time.Since(start).Seconds()
-		if err == nil {
-			err = closeErr
-		}
-	}()
-
-	vocab, err := eng.Vocabulary(ctx)
-	if err != nil {
-		return err
-	}
-	sampling := r.Sampling
-	if spec.Rollout.WarmupPrompts > 0 {
-		warm, err := spec.Rollout.WarmupPromptSet(vocab.Size, vocab.Special)
-		if err != nil {
+	var prompts [][]int // from the dataset; else drawn once the vocabulary is known
+	if spec.Rollout.Dataset != nil {
+		if prompts, r.Dataset, err = datasetPrompts(ctx, in, spec); err != nil {
 			return err
 		}
-		start := time.Now()
-		if _, err := eng.Generate(ctx, warm, sampling); err != nil {
-			return fmt.Errorf("warm-up: %w", err)
+	}
+
+	repeat := max(spec.Rollout.Repeat, 1)
+	var eng *engine.Engine
+	for i := range repeat {
+		rep := result.Repetition{}
+		if eng == nil {
+			var load float64
+			if eng, load, err = openWarm(ctx, in, r, i == 0); err != nil {
+				return err
+			}
+			if i > 0 {
+				rep.LoadS = load
+			}
+			if prompts == nil {
+				if prompts, err = randomPrompts(ctx, eng, spec.Rollout); err != nil {
+					return errors.Join(err, closeEngine(ctx, eng, r))
+				}
+			}
 		}
+		if err := measuredPass(ctx, eng, prompts, r, rep); err != nil {
+			if repeat > 1 {
+				err = fmt.Errorf("repetition %d of %d: %w", i+1, repeat, err)
+			}
+			return errors.Join(err, closeEngine(ctx, eng, r))
+		}
+		if plan != nil && i == repeat-1 {
+			r.Profile = &profile.Record{}
+			vocab, err := eng.Vocabulary(ctx)
+			if err == nil {
+				err = profilePass(ctx, in, eng, spec.Rollout, r.Profile, plan, vocab)
+			}
+			*profileErr = err
+		}
+		if spec.Rollout.FreshEngine || i == repeat-1 {
+			if err := closeEngine(ctx, eng, r); err != nil {
+				return err
+			}
+			eng = nil
+		}
+	}
+	r.CloseRepetitions()
+	return nil
+}
+
+// openWarm loads an engine and runs the untimed warm-up on it. The first
+// engine's load and warm-up times are the result's timings; a later one's
+// load time is returned for its repetition.
+func openWarm(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, first bool) (*engine.Engine, float64, error) {
+	spec := r.Spec
+	start := time.Now()
+	eng, err := engine.Open(ctx, in, r.EngineKwargs)
+	load := time.Since(start).Seconds()
+	if first {
+		r.Timings.Load = load
+	}
+	if err != nil {
+		return nil, load, fmt.Errorf("load model %s: %w", spec.Engine.Model, err)
+	}
+	if spec.Rollout.WarmupPrompts == 0 {
+		return eng, load, nil
+	}
+	vocab, err := eng.Vocabulary(ctx)
+	var warm [][]int
+	if err == nil {
+		warm, err = spec.Rollout.WarmupPromptSet(vocab.Size, vocab.Special)
+	}
+	if err != nil {
+		return nil, load, errors.Join(err, closeEngine(ctx, eng, r))
+	}
+	start = time.Now()
+	if _, err := eng.Generate(ctx, warm, r.Sampling); err != nil {
+		return nil, load, errors.Join(fmt.Errorf("warm-up: %w", err), closeEngine(ctx, eng, r))
+	}
+	if first {
 		r.Timings.Warmup = time.Since(start).Seconds()
 	}
-	prompts, err := spec.Rollout.Prompts(vocab.Size, vocab.Special)
+	return eng, load, nil
+}
+
+func randomPrompts(ctx context.Context, eng *engine.Engine, ro workload.Rollout) ([][]int, error) {
+	vocab, err := eng.Vocabulary(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return ro.Prompts(vocab.Size, vocab.Special)
+}
+
+// closeEngine shuts eng down and times it. Teardown must run even when ctx
+// was cancelled: it is what returns the device memory.
+func closeEngine(ctx context.Context, eng *engine.Engine, r *result.Offline) error {
+	start := time.Now()
+	err := eng.Close(context.WithoutCancel(ctx))
+	r.Timings.Teardown = time.Since(start).Seconds()
+	return err
+}
+
+// measuredPass runs one measured pass. The first pass gives the result its
+// figures; every pass is a repetition.
+func measuredPass(ctx context.Context, eng *engine.Engine, prompts [][]int, r *result.Offline, rep result.Repetition) error {
+	spec := r.Spec
+	sampling := r.Sampling
 	gen, err := eng.Generate(ctx, prompts, sampling)
 	if err != nil {
 		return err
 	}
-	r.Timings.BuildRequests = gen.Build.Seconds()
 	tokens := metrics.Count(gen.Requests)
+	rates := tokens.Rates(gen.Elapsed)
+	rep.GenerateS = gen.Elapsed.Seconds()
+	rep.OutputTokensPerSecond, rep.TotalTokensPerSecond = rates.OutputTokensPerSecond, rates.TotalTokensPerSecond
+	first := len(r.Repetitions) == 0
+	r.AddRepetition(rep)
+	if !first {
+		return nil
+	}
+	r.Timings.BuildRequests = gen.Build.Seconds()
 	r.SetGeneration(tokens, gen.Elapsed)
-	r.Warnings = append(r.Warnings, tokens.Check(metrics.Expected{
+	want := metrics.Expected{
 		Prompts:     spec.Rollout.NumPrompts,
 		N:           spec.Rollout.N,
 		InputLen:    spec.Rollout.InputLen,
 		OutputLen:   spec.Rollout.OutputLen,
 		ExactOutput: sampling.IgnoreEOS,
-	})...)
-	if plan != nil {
-		r.Profile = &profile.Record{}
-		*profileErr = profilePass(ctx, in, eng, spec.Rollout, r.Profile, plan, vocab)
 	}
+	if spec.Rollout.Dataset != nil {
+		want.PromptTokens = totalLen(prompts)
+	}
+	r.Warnings = append(r.Warnings, tokens.Check(want)...)
 	return nil
+}
+
+func totalLen(prompts [][]int) int {
+	n := 0
+	for _, p := range prompts {
+		n += len(p)
+	}
+	return n
+}
+
+// datasetPrompts reads the spec's dataset, applies the model's chat
+// template and chooses the step's prompts.
+func datasetPrompts(ctx context.Context, in *pyembed.Interpreter, spec workload.Spec) ([][]int, *dataset.Info, error) {
+	d := spec.Rollout.Dataset
+	f, err := dataset.Read(d.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	tokens, err := engine.ChatTokens(ctx, in, spec.Engine.Model, f.Chats)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--dataset %s: %w", d.Path, err)
+	}
+	prompts, info, err := dataset.Select(f, tokens, spec.Rollout.InputLen, spec.Rollout.NumPrompts, spec.Rollout.Seed, d.Handling)
+	if err != nil {
+		return nil, nil, err
+	}
+	return prompts, &info, nil
 }

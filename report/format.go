@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/rollbench/rollbench/confidence"
 )
 
 // Reporter writes a summary in one format.
@@ -42,6 +45,17 @@ var (
 func hasE2EL(s Summary) bool {
 	for _, e := range s.Rows {
 		if e.Status == StatusOK && (e.MeanE2ELms != nil || e.P99E2ELms != nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasSamples reports whether an ok row of s was measured more than once,
+// for which the reports show intervals.
+func hasSamples(s Summary) bool {
+	for _, e := range s.Rows {
+		if e.Status == StatusOK && e.Samples != nil {
 			return true
 		}
 	}
@@ -105,8 +119,19 @@ func Markdown(w io.Writer, s Summary) error {
 	for _, n := range footnotes(s) {
 		b.WriteString("\n" + markdownEscape(n) + "\n")
 	}
+	if len(s.Plots) > 0 {
+		b.WriteString("\nPlots:\n\n")
+		for _, p := range s.Plots {
+			fmt.Fprintf(&b, "- [%s](%s)\n", markdownEscape(p), markdownLink(p))
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// markdownLink makes a file name safe as a link target.
+func markdownLink(name string) string {
+	return (&url.URL{Path: name}).EscapedPath()
 }
 
 // CSV writes one record per row after a header: numbers in full precision,
@@ -115,7 +140,7 @@ func Markdown(w io.Writer, s Summary) error {
 // columns, and when a row has E2EL figures the E2EL speedup and its
 // direction too. Files not summarized are not part of it.
 func CSV(w io.Writer, s Summary) error {
-	e2el := hasE2EL(s)
+	e2el, samples := hasE2EL(s), hasSamples(s)
 	cw := csv.NewWriter(w)
 	header := []string{"model", "quant", "status", "format", "source",
 		"output_tok_s", "total_tok_s", "elapsed_s", "req_s", "seq_s", "mean_e2el_ms", "p99_e2el_ms",
@@ -123,16 +148,23 @@ func CSV(w io.Writer, s Summary) error {
 	if e2el {
 		header = append(header, "e2el_speedup_vs_bf16", "e2el_speedup_direction")
 	}
+	if samples {
+		header = append(header, "repetitions", "output_tok_s_ci95_low", "output_tok_s_ci95_high",
+			"speedup_ci95_low", "speedup_ci95_high", "speedup_p")
+	}
 	cw.Write(append(header, "notes"))
 	for _, e := range s.Rows {
 		ok := e.Status == StatusOK
 		raw := func(v *float64) string {
-			if v == nil || !ok {
+			if !ok {
 				return ""
 			}
-			return strconv.FormatFloat(*v, 'g', -1, 64)
+			return raw(v)
 		}
 		notes := slices.Clone(e.Notes)
+		if e.footnoted() {
+			notes = append(notes, e.Warnings...)
+		}
 		if e.Speedup.Reason != "" {
 			notes = append(notes, "speedup N/A: "+e.Speedup.Reason)
 		}
@@ -146,10 +178,45 @@ func CSV(w io.Writer, s Summary) error {
 				notes = append(notes, "E2EL speedup N/A: "+e.E2ELSpeedup.Reason)
 			}
 		}
+		if samples {
+			record = append(record, intervalRecord(e)...)
+		}
 		cw.Write(append(record, clean(strings.Join(notes, "; "))))
+	}
+	for _, g := range s.Geomeans {
+		record := make([]string, len(header)+1)
+		record[0], record[1], record[2] = "geomean", g.Quant, "geomean"
+		v := g.Ratio
+		record[12], record[13], record[14] = raw(&v), MetricOutput, direction(Speedup{Ratio: &v})
+		record[len(record)-1] = fmt.Sprintf("geometric mean over %d models", g.Models)
+		cw.Write(record)
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// raw is a number in full precision, empty when not known.
+func raw(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'g', -1, 64)
+}
+
+// intervalRecord is a row's repetitions, its output tok/s interval and its
+// speedup's interval and p-value, in CSV cells.
+func intervalRecord(e Entry) []string {
+	cells := make([]string, 6)
+	if e.Status != StatusOK || e.Samples == nil {
+		return cells
+	}
+	est := confidence.Describe(e.Samples.OutputTokensPerSecond)
+	cells[0] = strconv.Itoa(est.N)
+	cells[1], cells[2] = raw(&est.Low), raw(&est.High)
+	if iv := e.Speedup.Interval; iv != nil {
+		cells[3], cells[4], cells[5] = raw(iv.Low), raw(iv.High), raw(&iv.P)
+	}
+	return cells
 }
 
 func direction(sp Speedup) string {
@@ -158,6 +225,8 @@ func direction(sp Speedup) string {
 		return "baseline"
 	case sp.Ratio == nil:
 		return ""
+	case sp.Interval != nil && !sp.Interval.Significant:
+		return "not significant"
 	}
 	return [...]string{"slower", "same", "faster"}[sp.Direction()+1]
 }
@@ -179,16 +248,30 @@ func table(s Summary, esc func(string) string) (cols []column, cells [][]string,
 		header[j] = c.name
 	}
 	cells = append(cells, header)
+	warned := 0
 	for _, e := range s.Rows {
 		ok := e.Status == StatusOK
+		notes := shownNotes(e, !e2el)
+		if e.footnoted() {
+			warned++
+			notes = append(notes, fmt.Sprintf("warnings [%d]", warned))
+		}
 		row := []string{e.Model, e.Quant, e.Status,
-			fixed(e.OutputTokensPerSecond, 1, ok), fixed(e.ElapsedSeconds, 2, ok),
+			withInterval(fixed(e.OutputTokensPerSecond, 1, ok), e), fixed(e.ElapsedSeconds, 2, ok),
 			fixed(e.RequestsPerSecond, 2, ok), fixed(e.SequencesPerSecond, 2, ok),
 			speedupCell(e.Speedup)}
 		if e2el {
 			row = append(row, fixed(e.MeanE2ELms, 2, ok), fixed(e.P99E2ELms, 2, ok), speedupCell(e.E2ELSpeedup))
 		}
-		cells = append(cells, append(row, strings.Join(shownNotes(e, !e2el), "; ")))
+		cells = append(cells, append(row, strings.Join(notes, "; ")))
+	}
+	for _, g := range s.Geomeans {
+		v := g.Ratio
+		row := make([]string, len(cols))
+		row[0], row[1] = "geomean", g.Quant
+		row[len(leadColumns)-1] = speedupCell(Speedup{Ratio: &v})
+		row[len(cols)-1] = fmt.Sprintf("over %d models", g.Models)
+		cells = append(cells, row)
 	}
 	widths = make([]int, len(cols))
 	for _, row := range cells {
@@ -233,16 +316,43 @@ func speedupCell(sp Speedup) string {
 		return "N/A"
 	}
 	s := fmt.Sprintf("%.2fx", *sp.Ratio)
-	switch sp.Direction() {
-	case 1:
+	switch {
+	case sp.Interval != nil && !sp.Interval.Significant:
+		s += " ~"
+	case sp.Direction() == 1:
 		s += " ^"
-	case -1:
+	case sp.Direction() == -1:
 		s += " v"
+	}
+	switch iv := sp.Interval; {
+	case iv == nil:
+	case iv.Low == nil || iv.High == nil:
+		s += " [unbounded] p=" + pValue(iv.P)
+	default:
+		s += fmt.Sprintf(" [%.2f, %.2f] p=%s", *iv.Low, *iv.High, pValue(iv.P))
 	}
 	if sp.Metric == MetricTotal {
 		s += " " + totalMark
 	}
 	return s
+}
+
+// withInterval adds to a figure cell its 95% interval's half width as a
+// share of the mean, where the row was measured more than once.
+func withInterval(cell string, e Entry) string {
+	if e.Status != StatusOK || e.Samples == nil || len(e.Samples.OutputTokensPerSecond) < 2 {
+		return cell
+	}
+	return fmt.Sprintf("%s ±%.1f%%", cell, 100*confidence.Describe(e.Samples.OutputTokensPerSecond).HalfWidth())
+}
+
+// pValue prints a p-value with three decimals, or as an upper bound when
+// it rounds to zero.
+func pValue(p float64) string {
+	if p < 0.001 {
+		return "<0.001"
+	}
+	return fmt.Sprintf("%.3f", p)
 }
 
 // shownNotes are an entry's notes with the figures the table has no
@@ -275,6 +385,20 @@ func footnotes(s Summary) []string {
 	var notes []string
 	if output || total {
 		notes = append(notes, "speedup vs bf16: the row's output tok/s / its model's bf16 output tok/s; ^ faster than bf16, v slower, no mark when equal to 2 decimals.")
+	}
+	if hasSamples(s) {
+		notes = append(notes, fmt.Sprintf("With repetitions (--repeat): output tok/s is the mean of the repetitions ± half its 95%% Student's t interval as a share of the mean; "+
+			"a speedup is the ratio of the mean throughputs [its 95%% interval, Fieller's, unbounded when bf16's mean is too uncertain] with the p-value of Welch's t-test, ~ when not significant at alpha %.2f, ^ or v when significant.", confidence.Alpha))
+	}
+	warned := 0
+	for _, e := range s.Rows {
+		if e.footnoted() {
+			warned++
+			notes = append(notes, fmt.Sprintf("[%d] %s %s: %s.", warned, e.Model, e.Quant, strings.Join(e.Warnings, "; ")))
+		}
+	}
+	if len(s.Geomeans) > 0 {
+		notes = append(notes, "geomean: the geometric mean of a quantization's speedups vs bf16 across the models that have one.")
 	}
 	if total {
 		notes = append(notes, totalMark+" on total tok/s (prompt + output tokens) instead: one of the two files has no output tok/s (vllm bench throughput records none).")

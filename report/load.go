@@ -21,6 +21,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"gonum.org/v1/gonum/stat"
 )
 
 // Status of a row.
@@ -84,6 +86,17 @@ type Row struct {
 	Prompts  int      `json:"num_prompts,omitempty"`
 	N        int      `json:"n,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+
+	// Samples are the repetitions of a run measured more than once; its
+	// figures above are then their means.
+	Samples *Samples `json:"samples,omitempty"`
+}
+
+// Samples are a row's figures, one per repetition.
+type Samples struct {
+	OutputTokensPerSecond []float64 `json:"output_tokens_per_second"`
+	TotalTokensPerSecond  []float64 `json:"total_tokens_per_second"`
+	ElapsedSeconds        []float64 `json:"elapsed_seconds"`
 }
 
 // Problem is a .json file in the folder that was not summarized, and why.
@@ -230,6 +243,12 @@ type rollbenchFile struct {
 	ElapsedTime       *float64 `json:"elapsed_time"`
 	RequestsPerSecond *float64 `json:"requests_per_second"`
 	TokensPerSecond   *float64 `json:"tokens_per_second"`
+	// Repetitions are an offline run's measured passes, when it repeated.
+	Repetitions []struct {
+		GenerateS float64 `json:"generate_s"`
+		Output    float64 `json:"output_tokens_per_second"`
+		Total     float64 `json:"total_tokens_per_second"`
+	} `json:"repetitions"`
 
 	// An online result's figures: the vllm bench serve keys, and the
 	// samples completed, which those keys do not count.
@@ -288,8 +307,40 @@ func loadRollbench(data []byte, schema json.RawMessage) (Row, error) {
 		row.ElapsedSeconds = f.ElapsedTime
 		row.RequestsPerSecond = firstOf(f.Throughput.Requests, f.RequestsPerSecond)
 		row.SequencesPerSecond = f.Throughput.Sequences
+		if len(f.Repetitions) > 1 {
+			setRepetitions(&row, f)
+		}
 	}
 	return row, nil
+}
+
+// setRepetitions gives a row measured more than once its samples, and the
+// means of its repetitions as its figures.
+func setRepetitions(row *Row, f rollbenchFile) {
+	s := &Samples{}
+	var reqs, seqs []float64
+	for _, r := range f.Repetitions {
+		s.OutputTokensPerSecond = append(s.OutputTokensPerSecond, r.Output)
+		s.TotalTokensPerSecond = append(s.TotalTokensPerSecond, r.Total)
+		s.ElapsedSeconds = append(s.ElapsedSeconds, r.GenerateS)
+		if r.GenerateS > 0 {
+			reqs = append(reqs, float64(row.Prompts)/r.GenerateS)
+			seqs = append(seqs, float64(row.Prompts*row.N)/r.GenerateS)
+		}
+	}
+	row.Samples = s
+	mean := func(xs []float64) *float64 {
+		if len(xs) != len(f.Repetitions) {
+			return nil
+		}
+		m := stat.Mean(xs, nil)
+		return &m
+	}
+	row.OutputTokensPerSecond = mean(s.OutputTokensPerSecond)
+	row.TotalTokensPerSecond = mean(s.TotalTokensPerSecond)
+	row.ElapsedSeconds = mean(s.ElapsedSeconds)
+	row.RequestsPerSecond = mean(reqs)
+	row.SequencesPerSecond = mean(seqs)
 }
 
 // rollbenchModel names a result's model: model_name, else the experiment

@@ -59,6 +59,18 @@ var goldenCases = []struct {
 		{"qwen3-1.7b", "w8a16", "failed", "N/A", "N/A"},
 		{"qwen3-1.7b", "w8a8", "ok", "125.0", "1.25x ^"},
 	}},
+	{"repeated", nil, []line{
+		// 100, 102, 98 and 120, 121, 119 output tok/s: ratio 1.2, Welch
+		// t = 15.49 at 2.94 df, p = 0.00065; Fieller's interval, the
+		// roots of (100^2 - t^2 4/3) rho^2 - 2 (120)(100) rho +
+		// (120^2 - t^2 1/3) with t = 3.2148: 1.1533 and 1.2500.
+		{"tiny-a", "bf16", "ok", "100.0", "(baseline)"},
+		{"tiny-a", "w8a8", "ok", "120.0", "1.20x ^ [1.15, 1.25] p=<0.001"},
+		// 50, 60, 40 and 52, 62, 44: ratio 1.0533, p = 0.749, Fieller's
+		// interval 0.6881 to 1.6621.
+		{"tiny-b", "bf16", "ok", "50.0", "(baseline)"},
+		{"tiny-b", "w8a8", "ok", "52.7", "1.05x ~ [0.69, 1.66] p=0.749"},
+	}},
 	{"empty", nil, nil},
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/rollbench/rollbench/confidence"
 )
 
 // Key names one combination of an experiment matrix.
@@ -21,8 +23,22 @@ const (
 // Summary is a folder's rows in report order, each with its speedups over its
 // model's bf16 row, and the files that could not be summarized.
 type Summary struct {
-	Rows     []Entry   `json:"rows"`
+	Rows []Entry `json:"rows"`
+	// Geomeans are each quantization's geometric-mean speedup over the
+	// models that have one, where two models at least do.
+	Geomeans []Geomean `json:"geomeans,omitempty"`
 	Problems []Problem `json:"problems,omitempty"`
+	// Plots are the pictures drawn beside the summary, as file names in
+	// its folder.
+	Plots []string `json:"plots,omitempty"`
+}
+
+// Geomean is the geometric mean of one quantization's throughput
+// speedups across models.
+type Geomean struct {
+	Quant  string  `json:"quant"`
+	Ratio  float64 `json:"ratio"`
+	Models int     `json:"models"`
 }
 
 // Entry is a row of a summary.
@@ -50,13 +66,17 @@ type Speedup struct {
 	// MetricTotal; MetricMeanE2EL for an E2EL speedup.
 	Metric string `json:"metric,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Interval is set when both rows were measured more than once: the
+	// ratio of their mean throughputs with its 95% interval and Welch's
+	// test of the difference.
+	Interval *confidence.Ratio `json:"interval,omitempty"`
 }
 
 // Direction is +1 when the ratio shows the row faster than bf16, -1 when
-// slower and 0 when the two are equal to two decimals, as printed, or there
-// is no ratio.
+// slower and 0 when the two are equal to two decimals, as printed, when
+// the difference is not significant, or when there is no ratio.
 func (s Speedup) Direction() int {
-	if s.Ratio == nil {
+	if s.Ratio == nil || s.Interval != nil && !s.Interval.Significant {
 		return 0
 	}
 	r := *s.Ratio
@@ -121,6 +141,7 @@ func Build(rows []Row, problems []Problem, expected []Key) Summary {
 		}
 	}
 
+	s.Geomeans = geomeans(s.Rows)
 	s.Problems = slices.Clone(problems)
 	slices.SortStableFunc(s.Problems, func(a, b Problem) int { return cmp.Compare(a.File, b.File) })
 	return s
@@ -142,7 +163,8 @@ func quantRank(q string) int {
 }
 
 // rowNotes are what a row says about itself: why it is not ok, or its
-// warnings.
+// warnings. A row measured more than once has its warnings (mostly the
+// stability checks of its repetitions) as footnotes instead, pyperf-style.
 func (e Entry) rowNotes() []string {
 	if e.Status != StatusOK {
 		if e.Reason == "" {
@@ -150,7 +172,15 @@ func (e Entry) rowNotes() []string {
 		}
 		return []string{e.Reason}
 	}
+	if e.Samples != nil {
+		return nil
+	}
 	return slices.Clone(e.Warnings)
+}
+
+// footnoted reports whether a row's warnings are footnotes.
+func (e Entry) footnoted() bool {
+	return e.Status == StatusOK && e.Samples != nil && len(e.Warnings) > 0
 }
 
 // compare computes an ok row's speedups over its model's ok bf16 rows (one,
@@ -203,7 +233,44 @@ func ratio(r, base Row) Speedup {
 	}
 	v := *num / *den
 	sp.Ratio = &v
+	if r.Samples != nil && base.Samples != nil {
+		a, b := r.Samples.OutputTokensPerSecond, base.Samples.OutputTokensPerSecond
+		if sp.Metric == MetricTotal {
+			a, b = r.Samples.TotalTokensPerSecond, base.Samples.TotalTokensPerSecond
+		}
+		if c, ok := confidence.Compare(a, b); ok {
+			sp.Interval = &c
+		}
+	}
 	return sp
+}
+
+// geomeans are the geometric means of each quantization's throughput
+// speedups, in report order, for the quantizations that two models at
+// least have a speedup for.
+func geomeans(rows []Entry) []Geomean {
+	ratios := map[string][]float64{}
+	var quants []string
+	for _, e := range rows {
+		if e.Speedup.Ratio == nil || e.Speedup.Metric == MetricMeanE2EL {
+			continue
+		}
+		if _, seen := ratios[e.Quant]; !seen {
+			quants = append(quants, e.Quant)
+		}
+		ratios[e.Quant] = append(ratios[e.Quant], *e.Speedup.Ratio)
+	}
+	slices.SortStableFunc(quants, func(a, b string) int { return cmp.Or(cmp.Compare(quantRank(a), quantRank(b)), cmp.Compare(a, b)) })
+	var out []Geomean
+	for _, q := range quants {
+		if len(ratios[q]) < 2 {
+			continue
+		}
+		if g, ok := confidence.GeoMean(ratios[q]); ok {
+			out = append(out, Geomean{Quant: q, Ratio: g, Models: len(ratios[q])})
+		}
+	}
+	return out
 }
 
 // e2elRatio divides the baseline's mean E2EL by the row's: above 1 the row

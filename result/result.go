@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/rollbench/rollbench/dataset"
 	"github.com/rollbench/rollbench/engine"
 	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/profile"
@@ -52,9 +53,17 @@ type Offline struct {
 	Sampling     engine.Sampling `json:"sampling_params"`
 	Timings      Timings         `json:"timings"`
 
-	Tokens     metrics.Tokens     `json:"tokens"`
-	Throughput metrics.Throughput `json:"throughput"`
-	Warnings   []string           `json:"warnings"`
+	// Dataset describes the prompts when they came from a dataset file.
+	Dataset *dataset.Info `json:"dataset,omitempty"`
+
+	// Tokens, Throughput and Timings.Generate are the first measured
+	// pass's; with --repeat, Repetitions has every pass's headline figures
+	// and Confidence their estimates.
+	Tokens      metrics.Tokens     `json:"tokens"`
+	Throughput  metrics.Throughput `json:"throughput"`
+	Repetitions []Repetition       `json:"repetitions,omitempty"`
+	Confidence  *Confidence        `json:"confidence,omitempty"`
+	Warnings    []string           `json:"warnings"`
 
 	Environment engine.Environment `json:"environment"`
 

@@ -67,3 +67,31 @@ func TestWriteIsAtomic(t *testing.T) {
 		t.Errorf("writing below a file: %v", err)
 	}
 }
+
+func TestCloseRepetitions(t *testing.T) {
+	one := &Offline{}
+	one.AddRepetition(Repetition{GenerateS: 1, OutputTokensPerSecond: 100, TotalTokensPerSecond: 200})
+	one.CloseRepetitions()
+	if one.Confidence != nil || len(one.Warnings) != 0 {
+		t.Errorf("one repetition: confidence %+v, warnings %q", one.Confidence, one.Warnings)
+	}
+
+	r := &Offline{}
+	makespan := []float64{1.1, 1.0, 0.9}
+	for i, g := range []float64{1, 2, 1} {
+		r.AddRepetition(Repetition{GenerateS: g, OutputTokensPerSecond: 100 / g, TotalTokensPerSecond: 200 / g, MakespanS: &makespan[i]})
+	}
+	r.CloseRepetitions()
+	c := r.Confidence
+	if c == nil || c.GenerateS.N != 3 || c.OutputTokensPerSecond.Mean != 250.0/3 || c.MakespanS == nil || c.MakespanS.Mean != 1 {
+		t.Fatalf("confidence %+v", c)
+	}
+	// generate_s 1, 2, 1: mean 4/3, std 0.577, CV 43%; 2 is 50% off.
+	want := []string{
+		"generate_s is unstable: CV 43.3% over 3 repetitions exceeds 10%",
+		"generate_s: repetitions 50% or more off the mean 1.333: #2 2 (+50%)",
+	}
+	if len(r.Warnings) < 2 || r.Warnings[0] != want[0] || r.Warnings[1] != want[1] {
+		t.Errorf("warnings %q, want to start with %q", r.Warnings, want)
+	}
+}

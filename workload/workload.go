@@ -11,6 +11,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+
+	"github.com/rollbench/rollbench/dataset"
 )
 
 // Quantization names the checkpoint variant being measured.
@@ -55,6 +57,22 @@ type Rollout struct {
 	// WarmupPrompts is the size of the untimed generate that runs first
 	// (with the same n and lengths); 0 skips it.
 	WarmupPrompts int `json:"warmup_prompts"`
+	// Dataset, when set, supplies the prompts in place of random token ids;
+	// InputLen is then the most tokens a prompt may have (verl's
+	// max_prompt_length).
+	Dataset *Dataset `json:"dataset,omitempty"`
+	// Repeat is how many times the measured generate runs; a result file
+	// without it ran once.
+	Repeat int `json:"repeat,omitempty"`
+	// FreshEngine loads a new engine (and warms it up) for every
+	// repetition instead of reusing one.
+	FreshEngine bool `json:"fresh_engine,omitempty"`
+}
+
+// Dataset is a file of real prompts and how overlong ones are treated.
+type Dataset struct {
+	Path string `json:"path"`
+	dataset.Handling
 }
 
 // Sequences is the number of samples the step waits for.
@@ -93,7 +111,7 @@ type Spec struct {
 // over 8 devices, so 32 prompts x 8 samples per engine.
 func Default() Spec {
 	return Spec{
-		Rollout: Rollout{NumPrompts: 32, N: 8, InputLen: 512, OutputLen: 256, WarmupPrompts: 1},
+		Rollout: Rollout{NumPrompts: 32, N: 8, InputLen: 512, OutputLen: 256, WarmupPrompts: 1, Repeat: 1},
 		Engine: Engine{
 			Quant:                BF16,
 			TensorParallelSize:   1,
@@ -121,6 +139,10 @@ func (s Spec) Validate() error {
 	atLeast("--input-len", r.InputLen, 1)
 	atLeast("--output-len", r.OutputLen, 1)
 	atLeast("--warmup-prompts", r.WarmupPrompts, 0)
+	atLeast("--repeat", r.Repeat, 1)
+	if r.Dataset != nil && !slices.Contains(dataset.Truncations, r.Dataset.Truncation) {
+		bad("--truncation must be one of error, left, right or middle, got %q", r.Dataset.Truncation)
+	}
 	if _, err := ParseQuantization(string(e.Quant)); err != nil {
 		bad("--quant: %v", err)
 	}

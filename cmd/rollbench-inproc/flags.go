@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/rollbench/rollbench/dataset"
 	"github.com/rollbench/rollbench/loadgen"
 	"github.com/rollbench/rollbench/online"
 	"github.com/rollbench/rollbench/profile"
@@ -107,15 +108,21 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
 
-	var quant, kvCache string
+	var quant, kvCache, datasetPath, truncation string
+	var filterOverlong bool
 	fs.StringVar(&e.Model, "model", "", "model directory (Hugging Face layout); default: the built-in tiny model")
 	fs.StringVar(&quant, "quant", "bf16", "checkpoint variant the model directory holds: bf16, w8a16 or w8a8")
 	fs.IntVar(&r.NumPrompts, "num-prompts", r.NumPrompts, "prompts in the step (per device: train batch / data-parallel size)")
 	fs.IntVarP(&r.N, "n", "n", r.N, "samples per prompt (GRPO group size)")
-	fs.IntVar(&r.InputLen, "input-len", r.InputLen, "prompt length in tokens (every prompt has exactly this many)")
+	fs.IntVar(&r.InputLen, "input-len", r.InputLen, "prompt length in tokens (every prompt has exactly this many; with --dataset, the most a prompt may have: verl's max_prompt_length)")
 	fs.IntVar(&r.OutputLen, "output-len", r.OutputLen, "response length in tokens (every sample generates exactly this many: ignore_eos)")
 	fs.IntVar(&r.WarmupPrompts, "warmup-prompts", r.WarmupPrompts, "prompts in the untimed warm-up generate that runs first (0: none)")
-	fs.IntVar(&r.Seed, "seed", r.Seed, "seed of the prompts and of the engine's sampling")
+	fs.IntVar(&r.Seed, "seed", r.Seed, "seed of the prompts (or of the draw from --dataset) and of the engine's sampling")
+	fs.StringVar(&datasetPath, "dataset", "", "real prompts instead of random token ids: a verl training parquet file (a prompt column of chat messages) or JSONL (a prompt field per line: messages or a string), templated with the model's chat template and drawn with --seed")
+	fs.BoolVar(&filterOverlong, "filter-overlong-prompts", false, "with --dataset: drop rows longer than --input-len once templated, before drawing (verl's data.filter_overlong_prompts; off by default, as in verl)")
+	fs.StringVar(&truncation, "truncation", string(dataset.TruncateError), "with --dataset: what a drawn prompt longer than --input-len does: error, or is cut keeping its end (left), its start (right) or both ends (middle); verl's data.truncation, with verl's default")
+	fs.IntVar(&r.Repeat, "repeat", r.Repeat, "measured passes; above 1 the result has every pass's figures with their mean, std, CV and 95% interval")
+	fs.BoolVar(&r.FreshEngine, "fresh-engine", false, "with --repeat: load (and warm up) a new engine for every pass instead of reusing the first")
 	fs.Float64Var(&e.GPUMemoryUtilization, "gpu-mem-util", e.GPUMemoryUtilization, "share of device memory vLLM may use, in (0, 1] (on CPU: of host memory)")
 	fs.StringVar(&kvCache, "kv-cache-memory", "", "KV cache size such as 2GiB or 512MiB; overrides --gpu-mem-util's sizing")
 	fs.IntVar(&e.MaxNumSeqs, "max-num-seqs", e.MaxNumSeqs, "most sequences the engine schedules at once")
@@ -181,6 +188,23 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 			}
 		}
 	}
+	if datasetPath == "" {
+		for _, f := range []string{"filter-overlong-prompts", "truncation"} {
+			if fs.Changed(f) {
+				return o, usagef("--%s needs --dataset", f)
+			}
+		}
+	}
+	if o.online {
+		for _, f := range []string{"dataset", "repeat", "fresh-engine"} {
+			if fs.Changed(f) {
+				return o, usagef("--%s is offline only; leave out --online", f)
+			}
+		}
+	}
+	if fs.Changed("fresh-engine") && r.Repeat < 2 {
+		return o, usagef("--fresh-engine needs --repeat 2 or more")
+	}
 	if o.online && o.diagnostic {
 		return o, usagef("--diagnostic checks the offline path; leave out --online")
 	}
@@ -216,8 +240,21 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 			return o, usagef("--kv-cache-memory: %v", err)
 		}
 	}
+	if datasetPath != "" {
+		r.Dataset = &workload.Dataset{Path: datasetPath, Handling: dataset.Handling{FilterOverlong: filterOverlong, Truncation: dataset.Truncation(truncation)}}
+	}
 	if err := o.spec.Validate(); err != nil {
 		return o, usageError{err}
+	}
+	if r.Dataset != nil {
+		// Read once here so that a file without prompts is a usage error
+		// before anything loads; the experiment reads it again.
+		if r.Dataset.Path, err = filepath.Abs(datasetPath); err != nil {
+			return o, usagef("--dataset: %v", err)
+		}
+		if _, err := dataset.Read(datasetPath); err != nil {
+			return o, usageError{err}
+		}
 	}
 	if e.Model != "" { // else the built-in model, resolved once the interpreter runs
 		if e.Model, err = filepath.Abs(e.Model); err != nil {

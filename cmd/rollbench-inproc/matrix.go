@@ -14,6 +14,7 @@ import (
 
 	"github.com/rollbench/rollbench/config"
 	"github.com/rollbench/rollbench/matrix"
+	"github.com/rollbench/rollbench/plots"
 	"github.com/rollbench/rollbench/report"
 	"github.com/rollbench/rollbench/tinymodel"
 	"github.com/rollbench/rollbench/workload"
@@ -112,6 +113,9 @@ func summarize(dir string, expected []report.Key, w io.Writer, show report.Repor
 		return fmt.Errorf("summarize %s: %w", dir, err)
 	}
 	s := report.Build(rows, problems, expected)
+	if s.Plots, err = plots.Write(dir, s); err != nil {
+		return fmt.Errorf("summarize %s: %w", dir, err)
+	}
 	if err := report.WriteFiles(dir, s); err != nil {
 		return fmt.Errorf("summarize %s: %w", dir, err)
 	}
@@ -125,7 +129,10 @@ Summarizes the result files in DIR (rollbench's, and those of vllm bench
 throughput --output-json or vllm bench serve --save-result named
 MODEL_QUANT.json) into DIR/summary.txt, summary.csv and summary.md, one row
 per model x quantization with speedups against the model's BF16, and prints
-one of them.
+one of them. Pictures go beside them, linked from summary.md: speedup.png
+(speedups with their 95% intervals) and, for results with a timeline,
+NAME.running.png (samples still running over time) and NAME.cdf.png
+(completion-time CDF).
 
 Flags:
 `

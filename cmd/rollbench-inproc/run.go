@@ -207,6 +207,8 @@ func printSummary(w io.Writer, res any, path string) {
 			t.OutputTokensPerSecond, t.TotalTokensPerSecond, t.RequestsPerSecond, t.SequencesPerSecond)
 		fmt.Fprintf(w, "  tokens      %d prompt, %d output over %d sequences (finish: %s)\n",
 			r.Tokens.PromptTokens, r.Tokens.OutputTokens, r.Tokens.Sequences, finishReasons(r.Tokens.FinishReasons))
+		printDataset(w, r.Dataset)
+		printConfidence(w, r.Confidence)
 		printTail(w, r.Warnings, path)
 		printProfile(w, r.Profile)
 	case *result.Online:
