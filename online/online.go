@@ -23,10 +23,13 @@ import (
 
 // Options are the online mode's own settings.
 type Options struct {
-	Mode           loadgen.Mode  `json:"mode"`
-	MaxConcurrency int           `json:"max_concurrency"`
-	Port           int           `json:"port"`
-	ReadyTimeout   time.Duration `json:"ready_timeout"`
+	Mode           loadgen.Mode `json:"mode"`
+	MaxConcurrency int          `json:"max_concurrency"`
+	// RequestRate, requests per second, spreads the sends as a Poisson
+	// process seeded by the rollout's seed; 0 sends all at once.
+	RequestRate  float64       `json:"request_rate,omitempty"`
+	Port         int           `json:"port"`
+	ReadyTimeout time.Duration `json:"ready_timeout"`
 	// ServerArgs are passed to vllm serve as they are.
 	ServerArgs []string `json:"server_args,omitempty"`
 	LogDir     string   `json:"log_dir"`
@@ -63,7 +66,7 @@ func Run(ctx context.Context, in *pyembed.Interpreter, x Experiment) (*result.On
 		StartedAt:    time.Now().UTC(),
 		Spec:         x.Spec,
 		EngineKwargs: engine.Kwargs(x.Spec.Engine),
-		Client: result.Client{Mode: x.Options.Mode, MaxConcurrency: x.Options.MaxConcurrency, IgnoreEOS: true,
+		Client: result.Client{Mode: x.Options.Mode, MaxConcurrency: x.Options.MaxConcurrency, RequestRate: x.Options.RequestRate, IgnoreEOS: true,
 			Temperature: 1, TopP: 1, MaxTokens: x.Spec.Rollout.OutputLen},
 		ServerLog: filepath.Join(x.Options.LogDir, "server_"+x.Name+".log"),
 		Warnings:  []string{},
@@ -128,11 +131,13 @@ func run(ctx context.Context, in *pyembed.Interpreter, x Experiment, r *result.O
 	cfg.MaxTokens = spec.Rollout.OutputLen
 	cfg.Mode = x.Options.Mode
 	cfg.MaxConcurrency = x.Options.MaxConcurrency
+	cfg.RequestRate, cfg.Seed = x.Options.RequestRate, uint64(spec.Rollout.Seed)
 	// vLLM sends chunks with no text while it holds back part of a UTF-8
 	// character, so only token ids make the stream's count exact.
 	cfg.ReturnTokenIDs = true
 	if spec.Rollout.WarmupPrompts > 0 {
 		warm := cfg
+		warm.RequestRate = 0
 		if warm.Prompts, err = spec.Rollout.WarmupPromptSet(vocab.Size, vocab.Special); err != nil {
 			return err
 		}

@@ -57,10 +57,13 @@ type Online struct {
 type Client struct {
 	Mode           loadgen.Mode `json:"mode"`
 	MaxConcurrency int          `json:"max_concurrency"`
-	IgnoreEOS      bool         `json:"ignore_eos"`
-	Temperature    float64      `json:"temperature"`
-	TopP           float64      `json:"top_p"`
-	MaxTokens      int          `json:"max_tokens"`
+	// RequestRate is the Poisson arrival rate per second; 0 (left out)
+	// sent every request at once.
+	RequestRate float64 `json:"request_rate,omitempty"`
+	IgnoreEOS   bool    `json:"ignore_eos"`
+	Temperature float64 `json:"temperature"`
+	TopP        float64 `json:"top_p"`
+	MaxTokens   int     `json:"max_tokens"`
 }
 
 // MarshalJSON adds, at the top level, the keys `vllm bench serve

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -46,6 +47,7 @@ type offlineOptions struct {
 	online         bool
 	mode           string
 	maxConcurrency int
+	requestRate    float64
 	port           int
 	saveRequests   bool
 	serverTimeout  time.Duration
@@ -59,7 +61,7 @@ type offlineOptions struct {
 func (o offlineOptions) experiment(name, modelName string, spec workload.Spec) experiment {
 	x := experiment{Name: name, ModelName: modelName, Spec: spec, Profile: forExperiment(o.profile, name)}
 	if o.online {
-		x.Online = &online.Options{Mode: loadgen.Mode(o.mode), MaxConcurrency: o.maxConcurrency, Port: o.port,
+		x.Online = &online.Options{Mode: loadgen.Mode(o.mode), MaxConcurrency: o.maxConcurrency, RequestRate: o.requestRate, Port: o.port,
 			ReadyTimeout: o.serverTimeout, ServerArgs: o.serverArgs, LogDir: o.logDir, Profile: x.Profile}
 		x.Profile = nil // the server's, not the offline engine's
 		if o.saveRequests {
@@ -142,6 +144,7 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 	fs.BoolVar(&o.online, "online", false, "start vllm serve with the same engine arguments and measure it over HTTP (TTFT, TPOT, ITL, E2EL)")
 	fs.StringVar(&o.mode, "request-shape", string(loadgen.PerSample), "with --online: per-sample (every sample its own request, as verl sends them) or n-in-request")
 	fs.IntVar(&o.maxConcurrency, "max-concurrency", loadgen.DefaultMaxConcurrency, "with --online: most requests in flight")
+	fs.Float64Var(&o.requestRate, "request-rate", 0, "with --online: requests per second, arriving as a Poisson process seeded by --seed (as vllm bench serve's --request-rate); 0 or inf: all at once, as the rollout sends them")
 	fs.IntVar(&o.port, "port", 8000, "with --online: the server's port on 127.0.0.1 (0: a free one)")
 	fs.BoolVar(&o.saveRequests, "save-requests", false, "with --online: also write one JSON line per sample to --output-dir/NAME.requests.jsonl")
 	fs.DurationVar(&o.serverTimeout, "server-timeout", 10*time.Minute, "with --online: how long the server may take to become ready")
@@ -182,7 +185,7 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 		}
 	}
 	if !o.online {
-		for _, f := range []string{"request-shape", "max-concurrency", "port", "save-requests", "server-timeout", "server-arg"} {
+		for _, f := range []string{"request-shape", "max-concurrency", "request-rate", "port", "save-requests", "server-timeout", "server-arg"} {
 			if fs.Changed(f) {
 				return o, usagef("--%s needs --online", f)
 			}
@@ -213,6 +216,12 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 	}
 	if o.maxConcurrency < 1 {
 		return o, usagef("--max-concurrency must be at least 1, got %d", o.maxConcurrency)
+	}
+	if o.requestRate < 0 || math.IsNaN(o.requestRate) {
+		return o, usagef("--request-rate must be a rate per second (0 or inf: all at once), got %g", o.requestRate)
+	}
+	if math.IsInf(o.requestRate, 1) {
+		o.requestRate = 0 // the same thing, and JSON has no infinity
 	}
 	if o.port < 0 || o.port > 65535 {
 		return o, usagef("--port must be in 0..65535, got %d", o.port)

@@ -57,6 +57,8 @@ func TestBadInput(t *testing.T) {
 		{"unknown truncation", []string{"--dataset", "../../dataset/testdata/plain.jsonl", "--truncation", "both"}},
 		{"dataset flag without --dataset", []string{"--filter-overlong-prompts"}},
 		{"dataset online", []string{"--online", "--dataset", "../../dataset/testdata/plain.jsonl"}},
+		{"negative request rate", []string{"--online", "--request-rate", "-3"}},
+		{"request rate offline", []string{"--request-rate", "10"}},
 		{"repeat zero", []string{"--repeat", "0"}},
 		{"fresh engine without repetitions", []string{"--fresh-engine"}},
 		{"summarize without a directory", []string{"summarize"}},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"net"
 	"os"
@@ -21,7 +22,7 @@ func TestOnlineOnTinyModel(t *testing.T) {
 	mark := marker(t)
 	dir := t.TempDir()
 	out, logs := filepath.Join(dir, "results"), filepath.Join(dir, "logs")
-	r := runBinary(t, []string{mark}, append([]string{"--output-dir", out, "--log-dir", logs, "--name", "online", "--save-requests"}, onlineRollout...)...)
+	r := runBinary(t, []string{mark}, append([]string{"--output-dir", out, "--log-dir", logs, "--name", "online", "--save-requests", "--request-rate", "40"}, onlineRollout...)...)
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s\nserver log:\n%s", r.code, r.stdout, lastLines(r.stderr, 20),
 			lastLines(readFile(filepath.Join(logs, "server_online.log")), 30))
@@ -43,7 +44,8 @@ func TestOnlineOnTinyModel(t *testing.T) {
 		"metrics.completed_samples":    6.0,
 		"server_counters.vllm:generation_tokens_total": 96.0,
 		"server_counters.vllm:prompt_tokens_total":     192.0,
-		"client.mode": "per-sample",
+		"client.mode":         "per-sample",
+		"client.request_rate": 40.0,
 	}
 	for k, w := range want {
 		if got := lookup(res, k); got != w {
@@ -61,9 +63,31 @@ func TestOnlineOnTinyModel(t *testing.T) {
 	if cmd, _ := res["server_command"].([]any); len(cmd) < 4 || cmd[3] != "serve" {
 		t.Errorf("server command not recorded: %v", res["server_command"])
 	}
-	lines := strings.Count(readFile(filepath.Join(out, "online.requests.jsonl")), "\n")
-	if lines != 6 {
-		t.Errorf("requests file has %d records, want 6", lines)
+	// At 40 requests/s the sends are spread out, none before its time.
+	type sendTimes struct {
+		ScheduledMs float64 `json:"scheduled_ms"`
+		SentMs      float64 `json:"sent_ms"`
+	}
+	var records []sendTimes
+	for _, line := range strings.Split(strings.TrimSpace(readFile(filepath.Join(out, "online.requests.jsonl"))), "\n") {
+		var rec sendTimes
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("requests file: %v: %s", err, line)
+		}
+		records = append(records, rec)
+	}
+	if len(records) != 6 {
+		t.Errorf("requests file has %d records, want 6", len(records))
+	}
+	var last float64
+	for _, rec := range records {
+		if rec.ScheduledMs <= 0 || rec.SentMs < rec.ScheduledMs {
+			t.Errorf("request scheduled at %.3f ms, sent at %.3f ms", rec.ScheduledMs, rec.SentMs)
+		}
+		last = max(last, rec.ScheduledMs)
+	}
+	if last < 20 {
+		t.Errorf("6 requests at 40/s all scheduled within %.3f ms", last)
 	}
 	if !strings.Contains(r.stdout, "6 of 6 requests completed") {
 		t.Errorf("summary:\n%s", r.stdout)
