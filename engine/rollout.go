@@ -20,13 +20,12 @@ type Gauges struct {
 
 // The get_metrics names the counters and gauges come from.
 const (
-	MetricRunning      = "vllm:num_requests_running"
-	MetricWaiting      = "vllm:num_requests_waiting"
-	MetricKVUsage      = "vllm:kv_cache_usage_perc"
-	MetricPreemptions  = "vllm:num_preemptions"
-	MetricPrefixHits   = "vllm:prefix_cache_hits"
-	MetricPrefixQuery  = "vllm:prefix_cache_queries"
-	MetricGenerationTk = "vllm:generation_tokens"
+	MetricRunning     = "vllm:num_requests_running"
+	MetricWaiting     = "vllm:num_requests_waiting"
+	MetricKVUsage     = "vllm:kv_cache_usage_perc"
+	MetricPreemptions = "vllm:num_preemptions"
+	MetricPrefixHits  = "vllm:prefix_cache_hits"
+	MetricPrefixQuery = "vllm:prefix_cache_queries"
 )
 
 // Metrics reads LLM.get_metrics(): every counter and gauge by name, summed

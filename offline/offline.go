@@ -3,6 +3,7 @@
 package offline
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -11,14 +12,16 @@ import (
 	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/result"
+	"github.com/rollbench/rollbench/timeline"
 	"github.com/rollbench/rollbench/workload"
 )
 
 // Sampling is the rollout's SamplingParams: verl's sampling (temperature 1,
-// top_p 1) with ignore_eos so every sample has the asked length and runs
-// compare token for token, as `vllm bench throughput` does.
+// top_p 1) with ignore_eos, unless --eos, so every sample has the asked
+// length and runs compare token for token, as `vllm bench throughput` does.
+// With per-sample requests n is 1 and max_tokens each sample's own.
 func Sampling(r workload.Rollout) engine.Sampling {
-	return engine.Sampling{N: r.N, Temperature: 1.0, TopP: 1.0, IgnoreEOS: true, MaxTokens: r.OutputLen}
+	return engine.Sampling{N: r.N, Temperature: 1.0, TopP: 1.0, IgnoreEOS: !r.EOS, MaxTokens: r.OutputLen}
 }
 
 // Experiment names a spec for results and reports.
@@ -42,7 +45,8 @@ func Run(ctx context.Context, in *pyembed.Interpreter, x Experiment) (*result.Of
 		Status:       result.StatusFailed,
 		StartedAt:    time.Now().UTC(),
 		Spec:         spec,
-		EngineKwargs: engine.Kwargs(spec.Engine),
+		RolloutMode:  string(cmp.Or(spec.Rollout.Mode, workload.Sync)),
+		EngineKwargs: engineKwargs(spec),
 		Sampling:     Sampling(spec.Rollout),
 		Warnings:     []string{},
 	}
@@ -105,19 +109,39 @@ func run(ctx context.Context, in *pyembed.Interpreter, r *result.Offline) (err e
 	if err != nil {
 		return err
 	}
-	gen, err := eng.Generate(ctx, prompts, sampling)
+	before, err := eng.Metrics(ctx)
 	if err != nil {
 		return err
 	}
+	p, err := measure(ctx, eng, spec.Rollout, spec.Engine.MaxModelLen, prompts, sampling)
+	if err != nil {
+		return err
+	}
+	after, err := eng.Metrics(ctx)
+	if err != nil {
+		return err
+	}
+	gen := p.gen
 	r.Timings.BuildRequests = gen.Build.Seconds()
+	samples, warns, err := p.samples(spec.Rollout)
+	if err != nil {
+		return err
+	}
 	tokens := metrics.Count(gen.Requests)
 	r.SetGeneration(tokens, gen.Elapsed)
+	r.Warnings = append(r.Warnings, warns...)
 	r.Warnings = append(r.Warnings, tokens.Check(metrics.Expected{
 		Prompts:     spec.Rollout.NumPrompts,
 		N:           spec.Rollout.N,
 		InputLen:    spec.Rollout.InputLen,
 		OutputLen:   spec.Rollout.OutputLen,
-		ExactOutput: sampling.IgnoreEOS,
+		ExactOutput: sampling.IgnoreEOS && spec.Rollout.Lengths == nil,
 	})...)
+	tl, err := timeline.Build(samples, gen.Elapsed.Seconds(), p.timesSource())
+	if err != nil {
+		return err
+	}
+	counters := engine.NewCounters(before, after, p.gauges)
+	r.Timeline, r.EngineCounters = &tl, &counters
 	return nil
 }

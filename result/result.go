@@ -12,6 +12,7 @@ import (
 
 	"github.com/rollbench/rollbench/engine"
 	"github.com/rollbench/rollbench/metrics"
+	"github.com/rollbench/rollbench/timeline"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -46,6 +47,8 @@ type Offline struct {
 	LogTail []string `json:"log_tail,omitempty"`
 
 	Spec workload.Spec `json:"spec"`
+	// RolloutMode is how the step reached the engine: sync or async.
+	RolloutMode string `json:"rollout_mode"`
 	// EngineKwargs are exactly the arguments LLM(...) was given.
 	EngineKwargs map[string]any  `json:"engine_kwargs"`
 	Sampling     engine.Sampling `json:"sampling_params"`
@@ -54,6 +57,10 @@ type Offline struct {
 	Tokens     metrics.Tokens     `json:"tokens"`
 	Throughput metrics.Throughput `json:"throughput"`
 	Warnings   []string           `json:"warnings"`
+	// Timeline is when each sample finished and what follows from it;
+	// EngineCounters are the engine's own metrics over the measured pass.
+	Timeline       *timeline.Timeline `json:"timeline,omitempty"`
+	EngineCounters *engine.Counters   `json:"engine_counters,omitempty"`
 
 	Environment engine.Environment `json:"environment"`
 

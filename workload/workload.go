@@ -66,6 +66,8 @@ type Rollout struct {
 	// VerlMaxTokens caps each sample's max_tokens with verl's rule (see
 	// VerlMaxTokens) and cuts responses to OutputLen.
 	VerlMaxTokens bool `json:"verl_max_tokens,omitempty"`
+	// Preset names the engine defaults the run took, such as verl-async.
+	Preset string `json:"preset,omitempty"`
 }
 
 // Mode is the shape in which a step's requests reach the engine.

@@ -199,6 +199,10 @@ func printSummary(w io.Writer, res any, path string) {
 			t.OutputTokensPerSecond, t.TotalTokensPerSecond, t.RequestsPerSecond, t.SequencesPerSecond)
 		fmt.Fprintf(w, "  tokens      %d prompt, %d output over %d sequences (finish: %s)\n",
 			r.Tokens.PromptTokens, r.Tokens.OutputTokens, r.Tokens.Sequences, finishReasons(r.Tokens.FinishReasons))
+		if tl := r.Timeline; tl != nil {
+			fmt.Fprintf(w, "  timeline    %s: makespan %.3f s, 90%% done at %.3f s, tail share %.1f%% (output lengths %g..%g, median %g)\n",
+				r.RolloutMode, tl.MakespanS, tl.DoneS.P90, 100*tl.TailShare, r.Tokens.OutputLen.Min, r.Tokens.OutputLen.Max, r.Tokens.OutputLen.Median)
+		}
 		printTail(w, r.Warnings, path)
 	case *result.Online:
 		s, m := r.Spec, r.Metrics

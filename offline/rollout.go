@@ -1,0 +1,142 @@
+package offline
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/rollbench/rollbench/engine"
+	"github.com/rollbench/rollbench/timeline"
+	"github.com/rollbench/rollbench/workload"
+)
+
+// PresetVerlAsync names verl's current rollout: async mode with the engine
+// defaults of verl's rollout config (verl/trainer/config/rollout/rollout.yaml)
+// and its max_tokens rule.
+const PresetVerlAsync = "verl-async"
+
+// PresetArgs are the engine arguments of a preset.
+func PresetArgs(preset string) map[string]any {
+	if preset != PresetVerlAsync {
+		return nil
+	}
+	return map[string]any{
+		"max_num_batched_tokens": 8192,
+		"enable_chunked_prefill": true,
+		"enable_prefix_caching":  true,
+	}
+}
+
+// engineKwargs adds to the engine's arguments what the rollout needs unless
+// the model's config sets it: stats logging, which per-request timings and
+// get_metrics need; prefix caching in async mode, where a prompt's n
+// requests share it as in verl; and the preset's arguments.
+func engineKwargs(spec workload.Spec) map[string]any {
+	kw := engine.Kwargs(spec.Engine)
+	defaults := map[string]any{"disable_log_stats": false}
+	if spec.Rollout.Mode == workload.Async {
+		defaults["enable_prefix_caching"] = true
+	}
+	maps.Copy(defaults, PresetArgs(spec.Rollout.Preset))
+	for k, v := range defaults {
+		if _, set := spec.Engine.Args[k]; !set {
+			kw[k] = v
+		}
+	}
+	return kw
+}
+
+// gaugeEvery spaces the gauge reads of an async pass: get_metrics walks
+// every metric, so it is read between steps at most this often.
+const gaugeEvery = 100 * time.Millisecond
+
+// pass is one measured rollout step.
+type pass struct {
+	gen *engine.Generation
+	// gauges are nil when the step ran as one LLM.generate.
+	gauges *engine.Gauges
+	// asked is every sample's max_tokens, in sample order.
+	asked []int
+	// perPrompt is true when each request carried a prompt's n samples.
+	perPrompt bool
+}
+
+// measure runs the step in the rollout's mode. Sync with one length for all
+// samples is the legacy LLM.generate with n per prompt. Per-sample lengths
+// need a max_tokens per sample, which one request with n > 1 cannot carry,
+// so sync then submits every sample as its own request (n 1) in one
+// LLM.generate; async always does, through the engine's step loop.
+func measure(ctx context.Context, eng *engine.Engine, r workload.Rollout, maxModelLen int, prompts [][]int, base engine.Sampling) (*pass, error) {
+	p := &pass{asked: r.SampleLengths()}
+	if r.VerlMaxTokens {
+		for i := range p.asked {
+			p.asked[i] = min(p.asked[i], workload.VerlMaxTokens(len(prompts[i/r.N]), r.InputLen, r.OutputLen, maxModelLen))
+		}
+	}
+	if r.Mode != workload.Async && r.Lengths == nil {
+		p.perPrompt = true
+		base.MaxTokens = p.asked[0]
+		gen, err := eng.Generate(ctx, prompts, base)
+		p.gen = gen
+		return p, err
+	}
+	each := make([][]int, len(p.asked))
+	params := make([]engine.Sampling, len(p.asked))
+	for i, n := range p.asked {
+		each[i] = prompts[i/r.N]
+		params[i] = base
+		params[i].N, params[i].MaxTokens = 1, n
+	}
+	if r.Mode == workload.Async {
+		gen, gauges, err := eng.Stream(ctx, each, params, gaugeEvery)
+		p.gen, p.gauges = gen, &gauges
+		return p, err
+	}
+	gen, err := eng.GenerateEach(ctx, each, params)
+	p.gen = gen
+	return p, err
+}
+
+// Finish-time sources, as the result states them.
+const (
+	perSampleTimes = "engine, per sample: RequestOutput.metrics.last_token_ts (the engine core's time.monotonic() after the step that produced the sample's last token) minus time.monotonic() just before submission; precise to one engine step"
+	perPromptTimes = "engine, per prompt: with n > 1 in one request vLLM reports the timings of the prompt's last sample only, and every sample of the prompt is given them; exact when a prompt's samples finish in the same step (ignore_eos, one length), an upper bound otherwise"
+)
+
+// samples lists the pass's samples in submission order, cutting outputs to
+// the response length under verl's rule, and checks each against what was
+// asked. It fails when the engine reported no timings.
+func (p *pass) samples(r workload.Rollout) ([]timeline.Sample, []string, error) {
+	var out []timeline.Sample
+	var warns []string
+	short := 0
+	for _, req := range p.gen.Requests {
+		for j := range req.Completions {
+			c := &req.Completions[j]
+			if !c.Timed {
+				return nil, nil, fmt.Errorf("the engine reported no per-request timings (is disable_log_stats set in the engine arguments?)")
+			}
+			if r.VerlMaxTokens {
+				c.OutputTokens = min(c.OutputTokens, r.OutputLen)
+			}
+			i := len(out)
+			if i < len(p.asked) && !r.EOS && c.OutputTokens != p.asked[i] {
+				short++
+			}
+			out = append(out, timeline.Sample{FirstTokenS: c.FirstTokenS, FinishS: c.FinishS, OutputTokens: c.OutputTokens,
+				FinishReason: c.FinishReason, Preemptions: c.Preemptions})
+		}
+	}
+	if short > 0 {
+		warns = append(warns, fmt.Sprintf("%d of %d samples did not generate the length they were given, with ignore_eos", short, len(out)))
+	}
+	return out, warns, nil
+}
+
+func (p *pass) timesSource() string {
+	if p.perPrompt && len(p.gen.Requests) > 0 && len(p.gen.Requests[0].Completions) > 1 {
+		return perPromptTimes
+	}
+	return perSampleTimes
+}
