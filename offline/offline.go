@@ -127,6 +127,9 @@ func run(ctx context.Context, in *pyembed.Interpreter, r *result.Offline) (err e
 	if err != nil {
 		return err
 	}
+	if !p.perPrompt {
+		gen.Requests = byPrompt(gen.Requests, spec.Rollout.N)
+	}
 	tokens := metrics.Count(gen.Requests)
 	r.SetGeneration(tokens, gen.Elapsed)
 	r.Warnings = append(r.Warnings, warns...)

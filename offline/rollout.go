@@ -140,3 +140,18 @@ func (p *pass) timesSource() string {
 	}
 	return perSampleTimes
 }
+
+// byPrompt regroups per-sample requests (n each, in prompt order) into one
+// request per prompt, so that counts and rates mean the same in every mode:
+// a prompt and its tokens count once, however many requests carried it.
+func byPrompt(reqs []engine.Request, n int) []engine.Request {
+	var out []engine.Request
+	for i, r := range reqs {
+		if i%n == 0 {
+			out = append(out, engine.Request{PromptTokens: r.PromptTokens})
+		}
+		last := &out[len(out)-1]
+		last.Completions = append(last.Completions, r.Completions...)
+	}
+	return out
+}

@@ -1,0 +1,42 @@
+package offline
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/rollbench/rollbench/engine"
+	"github.com/rollbench/rollbench/workload"
+)
+
+func TestByPrompt(t *testing.T) {
+	c := func(tokens int) []engine.Completion { return []engine.Completion{{OutputTokens: tokens}} }
+	got := byPrompt([]engine.Request{{8, c(1)}, {8, c(2)}, {9, c(3)}, {9, c(4)}}, 2)
+	want := []engine.Request{
+		{8, []engine.Completion{{OutputTokens: 1}, {OutputTokens: 2}}},
+		{9, []engine.Completion{{OutputTokens: 3}, {OutputTokens: 4}}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("byPrompt = %+v, want %+v", got, want)
+	}
+}
+
+func TestEngineKwargs(t *testing.T) {
+	spec := workload.Default()
+	if kw := engineKwargs(spec); kw["disable_log_stats"] != false || kw["enable_prefix_caching"] != nil {
+		t.Errorf("sync: %v", kw)
+	}
+	spec.Rollout.Mode = workload.Async
+	if kw := engineKwargs(spec); kw["enable_prefix_caching"] != true {
+		t.Errorf("async without prefix caching: %v", kw)
+	}
+	spec.Rollout.Preset = PresetVerlAsync
+	kw := engineKwargs(spec)
+	if kw["max_num_batched_tokens"] != 8192 || kw["enable_chunked_prefill"] != true {
+		t.Errorf("verl-async: %v", kw)
+	}
+	// A model's own engine arguments win over the rollout's defaults.
+	spec.Engine.Args = map[string]any{"enable_prefix_caching": false, "disable_log_stats": true}
+	if kw := engineKwargs(spec); kw["enable_prefix_caching"] != false || kw["disable_log_stats"] != true {
+		t.Errorf("config arguments overridden: %v", kw)
+	}
+}
