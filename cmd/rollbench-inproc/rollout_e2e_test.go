@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rollbench/rollbench/engine"
 	"github.com/rollbench/rollbench/timeline"
 	"github.com/rollbench/rollbench/workload"
 )
@@ -15,19 +16,12 @@ import (
 // rolloutResult is the part of a result this test reads.
 type rolloutResult struct {
 	Status       string
-	RolloutMode  string            `json:"rollout_mode"`
-	Timeline     timeline.Timeline `json:"timeline"`
-	EngineKwargs map[string]any    `json:"engine_kwargs"`
-	Counters     struct {
-		Preemptions        *float64 `json:"preemptions"`
-		PrefixCacheHitRate *float64 `json:"prefix_cache_hit_rate"`
-		RunningPeak        *float64 `json:"running_peak"`
-		KVCacheUsagePeak   *float64 `json:"kv_cache_usage_peak_pct"`
-		GaugeSamples       int      `json:"gauge_samples"`
-		Unavailable        []string `json:"unavailable"`
-	} `json:"engine_counters"`
-	Tokens   struct{ Prompts, Sequences, OutputTokens int } `json:"tokens"`
-	Warnings []string
+	RolloutMode  string                                         `json:"rollout_mode"`
+	Timeline     timeline.Timeline                              `json:"timeline"`
+	EngineKwargs map[string]any                                 `json:"engine_kwargs"`
+	Counters     engine.Counters                                `json:"engine_counters"`
+	Tokens       struct{ Prompts, Sequences, OutputTokens int } `json:"tokens"`
+	Warnings     []string
 }
 
 // TestRolloutShapes runs one workload with long-tailed response lengths in
