@@ -128,6 +128,9 @@ func run(ctx context.Context, in *pyembed.Interpreter, r *result.Offline) (err e
 		return err
 	}
 	if !p.perPrompt {
+		// Every sample was a request of n 1, with its own length as
+		// max_tokens; max_tokens here is the longest.
+		r.Sampling.N = 1
 		gen.Requests = byPrompt(gen.Requests, spec.Rollout.N)
 	}
 	tokens := metrics.Count(gen.Requests)

@@ -10,11 +10,15 @@ import (
 
 func TestByPrompt(t *testing.T) {
 	c := func(tokens int) []engine.Completion { return []engine.Completion{{OutputTokens: tokens}} }
-	got := byPrompt([]engine.Request{{8, c(1)}, {8, c(2)}, {9, c(3)}, {9, c(4)}}, 2)
-	want := []engine.Request{
-		{8, []engine.Completion{{OutputTokens: 1}, {OutputTokens: 2}}},
-		{9, []engine.Completion{{OutputTokens: 3}, {OutputTokens: 4}}},
+	req := func(prompt int, tokens ...int) engine.Request {
+		r := engine.Request{PromptTokens: prompt}
+		for _, n := range tokens {
+			r.Completions = append(r.Completions, c(n)...)
+		}
+		return r
 	}
+	got := byPrompt([]engine.Request{req(8, 1), req(8, 2), req(9, 3), req(9, 4)}, 2)
+	want := []engine.Request{req(8, 1, 2), req(9, 3, 4)}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("byPrompt = %+v, want %+v", got, want)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rollbench/rollbench/engine"
+	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/timeline"
 	"github.com/rollbench/rollbench/workload"
 )
@@ -16,11 +17,11 @@ import (
 // rolloutResult is the part of a result this test reads.
 type rolloutResult struct {
 	Status       string
-	RolloutMode  string                                         `json:"rollout_mode"`
-	Timeline     timeline.Timeline                              `json:"timeline"`
-	EngineKwargs map[string]any                                 `json:"engine_kwargs"`
-	Counters     engine.Counters                                `json:"engine_counters"`
-	Tokens       struct{ Prompts, Sequences, OutputTokens int } `json:"tokens"`
+	RolloutMode  string            `json:"rollout_mode"`
+	Timeline     timeline.Timeline `json:"timeline"`
+	EngineKwargs map[string]any    `json:"engine_kwargs"`
+	Counters     engine.Counters   `json:"engine_counters"`
+	Tokens       metrics.Tokens    `json:"tokens"`
 	Warnings     []string
 }
 
