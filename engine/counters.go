@@ -13,8 +13,10 @@ type Counters struct {
 	KVCacheUsagePeak   *float64 `json:"kv_cache_usage_peak_pct"`
 	RunningPeak        *float64 `json:"running_peak"`
 	WaitingPeak        *float64 `json:"waiting_peak"`
-	// GaugeSamples is how many times the gauges were read during the pass.
+	// GaugeSamples is how many times the gauges were read during the pass,
+	// and GaugeReadS the time that took, which the makespan includes.
 	GaugeSamples int      `json:"gauge_samples"`
+	GaugeReadS   float64  `json:"gauge_read_s"`
 	Unavailable  []string `json:"unavailable"`
 }
 
@@ -50,7 +52,7 @@ func NewCounters(before, after map[string]float64, gauges *Gauges) Counters {
 		c.Unavailable = append(c.Unavailable, "kv_cache_usage_peak_pct"+why, "running_peak"+why, "waiting_peak"+why)
 		return c
 	}
-	c.GaugeSamples = gauges.Samples
+	c.GaugeSamples, c.GaugeReadS = gauges.Samples, gauges.ReadS
 	for _, g := range []struct {
 		name  string
 		field string

@@ -10,12 +10,12 @@ func ptr(v float64) *float64 { return &v }
 func TestNewCounters(t *testing.T) {
 	before := map[string]float64{MetricPreemptions: 2, MetricPrefixQuery: 100, MetricPrefixHits: 10, MetricRunning: 0, MetricWaiting: 0, MetricKVUsage: 0}
 	after := map[string]float64{MetricPreemptions: 5, MetricPrefixQuery: 500, MetricPrefixHits: 310, MetricRunning: 0, MetricWaiting: 0, MetricKVUsage: 0}
-	gauges := &Gauges{Samples: 3, RunningPeak: 16, WaitingPeak: 4, KVCacheUsagePct: 12.5}
+	gauges := &Gauges{Samples: 3, ReadS: 0.01, RunningPeak: 16, WaitingPeak: 4, KVCacheUsagePct: 12.5}
 
 	got := NewCounters(before, after, gauges)
 	want := Counters{
 		Preemptions: ptr(3), PrefixCacheQueries: ptr(400), PrefixCacheHits: ptr(300), PrefixCacheHitRate: ptr(0.75),
-		KVCacheUsagePeak: ptr(12.5), RunningPeak: ptr(16), WaitingPeak: ptr(4), GaugeSamples: 3, Unavailable: []string{},
+		KVCacheUsagePeak: ptr(12.5), RunningPeak: ptr(16), WaitingPeak: ptr(4), GaugeSamples: 3, GaugeReadS: 0.01, Unavailable: []string{},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("with gauges:\n%+v\nwant\n%+v", got, want)

@@ -12,7 +12,9 @@ import (
 // Gauges are the engine's instantaneous figures, as get_metrics reports
 // them, sampled between engine steps.
 type Gauges struct {
-	Samples         int     `json:"samples"`
+	Samples int `json:"samples"`
+	// ReadS is the time spent reading them, inside the makespan.
+	ReadS           float64 `json:"read_s"`
 	RunningPeak     float64 `json:"running_peak"`
 	WaitingPeak     float64 `json:"waiting_peak"`
 	KVCacheUsagePct float64 `json:"kv_cache_usage_peak_pct"`
@@ -173,6 +175,7 @@ func (e *Engine) Stream(ctx context.Context, prompts [][]int, params []Sampling,
 				if err != nil {
 					return fmt.Errorf("sample engine gauges: %w", err)
 				}
+				gauges.ReadS += time.Since(lastGauge).Seconds()
 				gauges.Samples++
 				gauges.RunningPeak = max(gauges.RunningPeak, m[MetricRunning])
 				gauges.WaitingPeak = max(gauges.WaitingPeak, m[MetricWaiting])
