@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rollbench/rollbench/workload"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -146,6 +149,36 @@ func TestParseBytes(t *testing.T) {
 		got, err := parseBytes(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("parseBytes(%q) = %d, %v; want %d, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestRolloutFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args           []string
+		mode           workload.Mode
+		maxNumSeqs     int
+		outputLen      int
+		verlRule, dist bool
+		preset         string
+	}{
+		{args: nil, mode: workload.Sync, maxNumSeqs: 1024, outputLen: 256},
+		{args: []string{"--rollout-mode", "async"}, mode: workload.Async, maxNumSeqs: 1024, outputLen: 256},
+		{args: []string{"--preset", "verl-async"}, mode: workload.Async, maxNumSeqs: 256, outputLen: 256, verlRule: true, preset: "verl-async"},
+		// Flags given explicitly win over the preset.
+		{args: []string{"--preset", "verl-async", "--rollout-mode", "sync", "--max-num-seqs", "64"}, mode: workload.Sync, maxNumSeqs: 64, outputLen: 256, verlRule: true, preset: "verl-async"},
+		{args: []string{"--output-len-dist", "uniform:8-100"}, mode: workload.Sync, maxNumSeqs: 1024, outputLen: 100, dist: true},
+	} {
+		o, err := parseOffline(tc.args, io.Discard)
+		if err != nil {
+			t.Errorf("%v: %v", tc.args, err)
+			continue
+		}
+		r := o.spec.Rollout
+		if r.Mode != tc.mode || o.spec.Engine.MaxNumSeqs != tc.maxNumSeqs || r.OutputLen != tc.outputLen ||
+			r.VerlMaxTokens != tc.verlRule || (r.Lengths != nil) != tc.dist || r.Preset != tc.preset {
+			t.Errorf("%v: mode %s, max-num-seqs %d, output-len %d, verl rule %v, distribution %v, preset %q",
+				tc.args, r.Mode, o.spec.Engine.MaxNumSeqs, r.OutputLen, r.VerlMaxTokens, r.Lengths, r.Preset)
 		}
 	}
 }
