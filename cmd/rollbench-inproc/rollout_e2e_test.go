@@ -64,9 +64,10 @@ func TestRolloutShapes(t *testing.T) {
 		}
 		checkTimeline(t, r.name, res, 32)
 		results[r.name] = res
-		t.Logf("%s: makespan %.3f s, done p50 %.3f p90 %.3f p99 %.3f, tail share %.3f, tail %.1f tok/s vs %.1f before; counters %+v",
+		counters, _ := json.Marshal(res.Counters)
+		t.Logf("%s: makespan %.3f s, done p50 %.3f p90 %.3f p99 %.3f, tail share %.3f, tail %.1f tok/s vs %.1f before; counters %s",
 			r.name, res.Timeline.MakespanS, res.Timeline.DoneS.P50, res.Timeline.DoneS.P90, res.Timeline.DoneS.P99,
-			res.Timeline.TailShare, res.Timeline.TailOutputTokS, res.Timeline.PreTailOutputTokS, res.Counters)
+			res.Timeline.TailShare, res.Timeline.TailOutputTokS, res.Timeline.PreTailOutputTokS, counters)
 	}
 
 	// Both modes ran the same workload: every sample the length drawn for
