@@ -88,7 +88,9 @@ func (e *Engine) readMetrics(s *pyembed.Scope) (map[string]float64, error) {
 // params[i], n 1) to the LLM's engine at once, the way verl's async server
 // receives a step, and drives the engine's step loop from Go until the last
 // request is done, reading each request's output as it finishes. Between
-// steps it samples the engine's gauges at most every gaugeEvery. Elapsed runs
+// steps it samples the engine's gauges, at most every gaugeEvery and so
+// that reading them (get_metrics collects every metric, tens of ms on a
+// CPU) takes at most 1/gaugeBudget of the pass. Elapsed runs
 // from before the first request is added to the return of the step that
 // delivered the last output.
 func (e *Engine) Stream(ctx context.Context, prompts [][]int, params []Sampling, gaugeEvery time.Duration) (*Generation, Gauges, error) {
@@ -135,7 +137,7 @@ func (e *Engine) Stream(ctx context.Context, prompts [][]int, params []Sampling,
 				return fmt.Errorf("add request %d: %w", i, err)
 			}
 		}
-		done, lastGauge := 0, time.Time{}
+		done, nextGauge := 0, time.Now()
 		for done < len(prompts) {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -169,13 +171,14 @@ func (e *Engine) Stream(ctx context.Context, prompts [][]int, params []Sampling,
 				}
 				done++
 			}
-			if time.Since(lastGauge) >= gaugeEvery && done < len(prompts) {
-				lastGauge = time.Now()
+			if now := time.Now(); !now.Before(nextGauge) && done < len(prompts) {
 				m, err := e.readMetrics(s)
 				if err != nil {
 					return fmt.Errorf("sample engine gauges: %w", err)
 				}
-				gauges.ReadS += time.Since(lastGauge).Seconds()
+				took := time.Since(now)
+				gauges.ReadS += took.Seconds()
+				nextGauge = time.Now().Add(max(gaugeEvery, gaugeBudget*took))
 				gauges.Samples++
 				gauges.RunningPeak = max(gauges.RunningPeak, m[MetricRunning])
 				gauges.WaitingPeak = max(gauges.WaitingPeak, m[MetricWaiting])
@@ -206,6 +209,9 @@ func requestIndex(ro pyembed.Object, count int) (int, error) {
 	}
 	return i, nil
 }
+
+// gaugeBudget bounds the share of a pass spent reading gauges to 1/50.
+const gaugeBudget = 50
 
 // monotonic is Python's time.monotonic, the clock the engine core stamps
 // its outputs with (CLOCK_MONOTONIC, shared by every process on Linux).

@@ -47,8 +47,8 @@ func engineKwargs(spec workload.Spec) map[string]any {
 	return kw
 }
 
-// gaugeEvery spaces the gauge reads of an async pass: get_metrics walks
-// every metric, so it is read between steps at most this often.
+// gaugeEvery is the least interval between the gauge reads of an async
+// pass; their cost spaces them further (see engine.Stream).
 const gaugeEvery = 100 * time.Millisecond
 
 // pass is one measured rollout step.
