@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/rollbench/rollbench/engine"
-	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/result"
-	"github.com/rollbench/rollbench/timeline"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -109,45 +107,5 @@ func run(ctx context.Context, in *pyembed.Interpreter, r *result.Offline) (err e
 	if err != nil {
 		return err
 	}
-	before, err := eng.Metrics(ctx)
-	if err != nil {
-		return err
-	}
-	p, err := measure(ctx, eng, spec.Rollout, spec.Engine.MaxModelLen, prompts, sampling)
-	if err != nil {
-		return err
-	}
-	after, err := eng.Metrics(ctx)
-	if err != nil {
-		return err
-	}
-	gen := p.gen
-	r.Timings.BuildRequests = gen.Build.Seconds()
-	samples, warns, err := p.samples(spec.Rollout)
-	if err != nil {
-		return err
-	}
-	if !p.perPrompt {
-		// Every sample was a request of n 1, with its own length as
-		// max_tokens; max_tokens here is the longest.
-		r.Sampling.N = 1
-		gen.Requests = byPrompt(gen.Requests, spec.Rollout.N)
-	}
-	tokens := metrics.Count(gen.Requests)
-	r.SetGeneration(tokens, gen.Elapsed)
-	r.Warnings = append(r.Warnings, warns...)
-	r.Warnings = append(r.Warnings, tokens.Check(metrics.Expected{
-		Prompts:     spec.Rollout.NumPrompts,
-		N:           spec.Rollout.N,
-		InputLen:    spec.Rollout.InputLen,
-		OutputLen:   spec.Rollout.OutputLen,
-		ExactOutput: sampling.IgnoreEOS && spec.Rollout.Lengths == nil,
-	})...)
-	tl, err := timeline.Build(samples, gen.Elapsed.Seconds(), p.timesSource())
-	if err != nil {
-		return err
-	}
-	counters := engine.NewCounters(before, after, p.gauges)
-	r.Timeline, r.EngineCounters = &tl, &counters
-	return nil
+	return measureStep(ctx, eng, r, prompts, sampling)
 }

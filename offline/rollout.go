@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/rollbench/rollbench/engine"
+	"github.com/rollbench/rollbench/metrics"
+	"github.com/rollbench/rollbench/result"
 	"github.com/rollbench/rollbench/timeline"
 	"github.com/rollbench/rollbench/workload"
 )
@@ -154,4 +156,51 @@ func byPrompt(reqs []engine.Request, n int) []engine.Request {
 		last.Completions = append(last.Completions, r.Completions...)
 	}
 	return out
+}
+
+// measureStep runs the measured pass and records it in r: counts, rates,
+// warnings, the timeline and the engine's counters around it.
+func measureStep(ctx context.Context, eng *engine.Engine, r *result.Offline, prompts [][]int, sampling engine.Sampling) error {
+	spec := r.Spec
+	before, err := eng.Metrics(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := measure(ctx, eng, spec.Rollout, spec.Engine.MaxModelLen, prompts, sampling)
+	if err != nil {
+		return err
+	}
+	after, err := eng.Metrics(ctx)
+	if err != nil {
+		return err
+	}
+	gen := p.gen
+	r.Timings.BuildRequests = gen.Build.Seconds()
+	samples, warns, err := p.samples(spec.Rollout)
+	if err != nil {
+		return err
+	}
+	if !p.perPrompt {
+		// Every sample was a request of n 1, with its own length as
+		// max_tokens; max_tokens here is the longest.
+		r.Sampling.N = 1
+		gen.Requests = byPrompt(gen.Requests, spec.Rollout.N)
+	}
+	tokens := metrics.Count(gen.Requests)
+	r.SetGeneration(tokens, gen.Elapsed)
+	r.Warnings = append(r.Warnings, warns...)
+	r.Warnings = append(r.Warnings, tokens.Check(metrics.Expected{
+		Prompts:     spec.Rollout.NumPrompts,
+		N:           spec.Rollout.N,
+		InputLen:    spec.Rollout.InputLen,
+		OutputLen:   spec.Rollout.OutputLen,
+		ExactOutput: sampling.IgnoreEOS && spec.Rollout.Lengths == nil,
+	})...)
+	tl, err := timeline.Build(samples, gen.Elapsed.Seconds(), p.timesSource())
+	if err != nil {
+		return err
+	}
+	counters := engine.NewCounters(before, after, p.gauges)
+	r.Timeline, r.EngineCounters = &tl, &counters
+	return nil
 }
