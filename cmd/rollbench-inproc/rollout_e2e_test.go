@@ -113,8 +113,11 @@ func TestRolloutShapes(t *testing.T) {
 	// The long tail shows: most of the lognormal step waits for a few
 	// samples, while the fixed-length batch finishes together.
 	for _, name := range []string{"sync-lognormal", "async-lognormal"} {
-		if ln, fx := results[name].Timeline.TailShare, fixed.Timeline.TailShare; !(ln > 0.3 && fx < 0.2 && ln > fx+0.2) {
-			t.Errorf("tail share: %s %.3f, fixed %.3f; want the lognormal's above 0.3 and clearly above the fixed one's (below 0.2)", name, ln, fx)
+		// By steps the tail is (110 - 26) / 110 of the lognormal step; a
+		// step of 32 sequences costs more than one of a few on a CPU, so
+		// measured shares run 0.45 to 0.9, the fixed one's under 0.01.
+		if ln, fx := results[name].Timeline.TailShare, fixed.Timeline.TailShare; !(ln > 0.25 && fx < 0.1 && ln > fx+0.2) {
+			t.Errorf("tail share: %s %.3f, fixed %.3f; want the lognormal's above 0.25 and clearly above the fixed one's (below 0.1)", name, ln, fx)
 		}
 		if tl := results[name].Timeline; !(tl.TailOutputTokS < tl.PreTailOutputTokS) {
 			t.Errorf("%s: tail throughput %.1f tok/s not below the %.1f before it", name, tl.TailOutputTokS, tl.PreTailOutputTokS)
