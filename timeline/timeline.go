@@ -56,13 +56,15 @@ type Timeline struct {
 	// FinishTimes says where the finish times come from and how precise they
 	// are.
 	FinishTimes string `json:"finish_times"`
+	// Caveats name the figures too few samples make degenerate.
+	Caveats []string `json:"caveats,omitempty"`
 }
 
 // Build derives the timeline of samples (in submission order) from a step
 // that took makespan seconds. Finish times past the makespan are an error:
 // they would mean the two clocks disagree.
 func Build(samples []Sample, makespan float64, source string) (Timeline, error) {
-	t := Timeline{MakespanS: makespan, Samples: samples, FinishTimes: source}
+	t := Timeline{MakespanS: makespan, Samples: samples, FinishTimes: source, Caveats: caveats(len(samples))}
 	if len(samples) == 0 {
 		return t, fmt.Errorf("timeline: no samples")
 	}
@@ -124,4 +126,16 @@ func running(sorted []float64) []Point {
 		points = append(points, Point{TS: f, Running: left})
 	}
 	return points
+}
+
+// caveats say which figures a small step makes degenerate: with nearest
+// ranks, p90 is the last finish time below 10 samples, p99 below 100.
+func caveats(n int) []string {
+	switch {
+	case n < 10:
+		return []string{fmt.Sprintf("with %d samples, done_s.p90 and p99 are the last sample's finish time, so tail_share is the time after it, not a tail; use 10 or more", n)}
+	case n < 100:
+		return []string{fmt.Sprintf("with %d samples, done_s.p99 is the last sample's finish time", n)}
+	}
+	return nil
 }

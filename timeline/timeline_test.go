@@ -69,7 +69,7 @@ func TestBuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tc.want.Samples, tc.want.FinishTimes = tc.samples, "test"
+			tc.want.Samples, tc.want.FinishTimes, tc.want.Caveats = tc.samples, "test", caveats(len(tc.samples))
 			for _, f := range []struct {
 				name      string
 				got, want float64
@@ -109,5 +109,22 @@ func TestBuildRejects(t *testing.T) {
 				t.Errorf("err = %v, want it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestCaveats(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{
+		{9, "with 9 samples, done_s.p90 and p99 are the last sample's finish time"},
+		{10, "with 10 samples, done_s.p99 is the last sample's finish time"},
+		{99, "with 99 samples, done_s.p99"},
+		{100, ""},
+	} {
+		got := strings.Join(caveats(tc.n), "; ")
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%d samples: caveats %q, want %q", tc.n, got, tc.want)
+		}
 	}
 }

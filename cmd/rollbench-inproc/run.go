@@ -202,6 +202,9 @@ func printSummary(w io.Writer, res any, path string) {
 		if tl := r.Timeline; tl != nil {
 			fmt.Fprintf(w, "  timeline    %s: makespan %.3f s, 90%% done at %.3f s, tail share %.1f%% (output lengths %g..%g, median %g)\n",
 				r.RolloutMode, tl.MakespanS, tl.DoneS.P90, 100*tl.TailShare, r.Tokens.OutputLen.Min, r.Tokens.OutputLen.Max, r.Tokens.OutputLen.Median)
+			for _, c := range tl.Caveats {
+				fmt.Fprintf(w, "  note        %s\n", c)
+			}
 		}
 		printTail(w, r.Warnings, path)
 	case *result.Online:
