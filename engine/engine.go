@@ -85,7 +85,7 @@ func (sp Sampling) kwargs() pyembed.Kwargs {
 	}
 }
 
-// Generation is what one LLM.generate call did.
+// Generation is what one LLM.generate call, or one Stream, did.
 type Generation struct {
 	// Build is the time taken to turn the Go prompts and sampling settings
 	// into vLLM's request objects, outside Elapsed.
@@ -105,51 +105,71 @@ type Request struct {
 type Completion struct {
 	OutputTokens int
 	FinishReason string
+	// Timed is true when the engine reported the request's timestamps (it
+	// does with stats logging on). FirstTokenS and FinishS are the engine
+	// core's stamps of the steps that produced the request's first and last
+	// token, in seconds after the call began. With n > 1 they are the
+	// request's, which vLLM takes from the sample that finished last.
+	Timed       bool
+	FirstTokenS float64
+	FinishS     float64
+	Preemptions int
 }
 
 // Generate submits every prompt with sp in a single LLM.generate call, as
 // the trainer's rollout does, and waits for the last sample.
 func (e *Engine) Generate(ctx context.Context, prompts [][]int, sp Sampling) (*Generation, error) {
+	return e.generate(ctx, prompts, []Sampling{sp})
+}
+
+// GenerateEach is Generate with a SamplingParams of its own for every
+// prompt (n is each one's), still in a single LLM.generate call.
+func (e *Engine) GenerateEach(ctx context.Context, prompts [][]int, params []Sampling) (*Generation, error) {
+	if len(prompts) != len(params) {
+		return nil, fmt.Errorf("generate: %d prompts but %d sampling params", len(prompts), len(params))
+	}
+	return e.generate(ctx, prompts, params)
+}
+
+func (e *Engine) generate(ctx context.Context, prompts [][]int, params []Sampling) (*Generation, error) {
 	g := &Generation{}
 	err := e.in.Do(ctx, func(s *pyembed.Scope) error {
 		buildStart := time.Now()
-		vllm, err := s.Import("vllm")
+		batch, err := e.buildRequests(s, prompts, params, false)
 		if err != nil {
 			return err
 		}
-		params, err := vllm.CallMethod("SamplingParams", nil, sp.kwargs())
-		if err != nil {
-			return fmt.Errorf("build SamplingParams: %w", err)
-		}
-		tokensPrompt, err := vllm.Attr("TokensPrompt")
+		promptList, err := s.Value(batch.prompts)
 		if err != nil {
 			return err
 		}
-		requests := make([]any, len(prompts))
-		for i, p := range prompts {
-			if requests[i], err = tokensPrompt.Call(nil, pyembed.Kwargs{"prompt_token_ids": p}); err != nil {
-				return fmt.Errorf("build prompt %d: %w", i, err)
-			}
-		}
-		batch, err := s.Value(requests)
-		if err != nil {
-			return err
+		var paramArg any = batch.params[0]
+		if len(params) > 1 {
+			paramArg = batch.params
 		}
 		generate, err := s.Object(e.llm).Attr("generate")
 		if err != nil {
 			return err
 		}
-		args := []any{batch, params}
+		clock, err := monotonic(s)
+		if err != nil {
+			return err
+		}
+		args := []any{promptList, paramArg}
 		kwargs := pyembed.Kwargs{"use_tqdm": false}
 		g.Build = time.Since(buildStart)
 
+		t0, err := callFloat(clock)
+		if err != nil {
+			return err
+		}
 		start := time.Now()
 		outputs, err := generate.Call(args, kwargs)
 		g.Elapsed = time.Since(start)
 		if err != nil {
 			return fmt.Errorf("generate: %w", err)
 		}
-		g.Requests, err = readOutputs(outputs)
+		g.Requests, err = readOutputs(outputs, t0)
 		return err
 	})
 	if err != nil {
@@ -158,8 +178,67 @@ func (e *Engine) Generate(ctx context.Context, prompts [][]int, sp Sampling) (*G
 	return g, nil
 }
 
-// readOutputs reads the list[RequestOutput] that generate returns.
-func readOutputs(outputs pyembed.Object) ([]Request, error) {
+// requests are vLLM's objects for a batch: a TokensPrompt per prompt and a
+// SamplingParams per prompt, or a single shared one.
+type requests struct {
+	prompts []any
+	params  []any
+}
+
+// buildRequests makes the batch's vLLM objects; equal Sampling values share
+// one SamplingParams. finalOnly asks the engine for a request's output only
+// once it is finished, which LLM.generate sets by itself.
+func (e *Engine) buildRequests(s *pyembed.Scope, prompts [][]int, params []Sampling, finalOnly bool) (requests, error) {
+	var r requests
+	vllm, err := s.Import("vllm")
+	if err != nil {
+		return r, err
+	}
+	var kind any
+	if finalOnly {
+		sp, err := s.Import("vllm.sampling_params")
+		if err != nil {
+			return r, err
+		}
+		kinds, err := sp.Attr("RequestOutputKind")
+		if err != nil {
+			return r, err
+		}
+		if kind, err = kinds.Attr("FINAL_ONLY"); err != nil {
+			return r, err
+		}
+	}
+	built := map[Sampling]pyembed.Object{}
+	for i, sp := range params {
+		obj, ok := built[sp]
+		if !ok {
+			kw := sp.kwargs()
+			if kind != nil {
+				kw["output_kind"] = kind
+			}
+			if obj, err = vllm.CallMethod("SamplingParams", nil, kw); err != nil {
+				return r, fmt.Errorf("build SamplingParams %d: %w", i, err)
+			}
+			built[sp] = obj
+		}
+		r.params = append(r.params, obj)
+	}
+	tokensPrompt, err := vllm.Attr("TokensPrompt")
+	if err != nil {
+		return r, err
+	}
+	r.prompts = make([]any, len(prompts))
+	for i, p := range prompts {
+		if r.prompts[i], err = tokensPrompt.Call(nil, pyembed.Kwargs{"prompt_token_ids": p}); err != nil {
+			return r, fmt.Errorf("build prompt %d: %w", i, err)
+		}
+	}
+	return r, nil
+}
+
+// readOutputs reads the list[RequestOutput] that generate returns; t0 is
+// time.monotonic() when the call began.
+func readOutputs(outputs pyembed.Object, t0 float64) ([]Request, error) {
 	n, err := outputs.Len()
 	if err != nil {
 		return nil, err
@@ -170,20 +249,24 @@ func readOutputs(outputs pyembed.Object) ([]Request, error) {
 		if err != nil {
 			return nil, err
 		}
-		if reqs[i], err = readRequest(ro); err != nil {
+		if reqs[i], err = readRequest(ro, t0); err != nil {
 			return nil, fmt.Errorf("request output %d: %w", i, err)
 		}
 	}
 	return reqs, nil
 }
 
-func readRequest(ro pyembed.Object) (Request, error) {
+func readRequest(ro pyembed.Object, t0 float64) (Request, error) {
 	var r Request
 	prompt, err := ro.Attr("prompt_token_ids")
 	if err != nil {
 		return r, err
 	}
 	if r.PromptTokens, err = prompt.Len(); err != nil {
+		return r, err
+	}
+	timing, err := readTiming(ro, t0)
+	if err != nil {
 		return r, err
 	}
 	completions, err := ro.Attr("outputs")
@@ -196,6 +279,7 @@ func readRequest(ro pyembed.Object) (Request, error) {
 	}
 	r.Completions = make([]Completion, n)
 	for j := range n {
+		r.Completions[j] = timing
 		c, err := completions.Index(j)
 		if err != nil {
 			return r, err
@@ -218,6 +302,46 @@ func readRequest(ro pyembed.Object) (Request, error) {
 		}
 	}
 	return r, nil
+}
+
+// readTiming reads RequestOutput.metrics, vLLM v1's RequestStateStats, which
+// is None unless the engine logs stats.
+func readTiming(ro pyembed.Object, t0 float64) (Completion, error) {
+	var c Completion
+	if !ro.HasAttr("metrics") {
+		return c, nil
+	}
+	stats, err := ro.Attr("metrics")
+	if err != nil || stats.IsNone() || !stats.HasAttr("last_token_ts") {
+		return c, err
+	}
+	for _, f := range []struct {
+		name string
+		dst  *float64
+	}{{"first_token_ts", &c.FirstTokenS}, {"last_token_ts", &c.FinishS}} {
+		v, err := stats.Attr(f.name)
+		if err != nil {
+			return c, err
+		}
+		ts, err := v.Float()
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", f.name, err)
+		}
+		*f.dst = ts - t0
+	}
+	if stats.HasAttr("num_preemptions") {
+		v, err := stats.Attr("num_preemptions")
+		if err != nil {
+			return c, err
+		}
+		p, err := v.Int()
+		if err != nil {
+			return c, fmt.Errorf("num_preemptions: %w", err)
+		}
+		c.Preemptions = int(p)
+	}
+	c.Timed = true
+	return c, nil
 }
 
 // Close shuts the engine down, stopping its engine-core process so that its

@@ -3,6 +3,7 @@
 package offline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/rollbench/rollbench/dataset"
 	"github.com/rollbench/rollbench/engine"
-	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/profile"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/result"
@@ -18,10 +18,11 @@ import (
 )
 
 // Sampling is the rollout's SamplingParams: verl's sampling (temperature 1,
-// top_p 1) with ignore_eos so every sample has the asked length and runs
-// compare token for token, as `vllm bench throughput` does.
+// top_p 1) with ignore_eos, unless --eos, so every sample has the asked
+// length and runs compare token for token, as `vllm bench throughput` does.
+// With per-sample requests n is 1 and max_tokens each sample's own.
 func Sampling(r workload.Rollout) engine.Sampling {
-	return engine.Sampling{N: r.N, Temperature: 1.0, TopP: 1.0, IgnoreEOS: true, MaxTokens: r.OutputLen}
+	return engine.Sampling{N: r.N, Temperature: 1.0, TopP: 1.0, IgnoreEOS: !r.EOS, MaxTokens: r.OutputLen}
 }
 
 // Experiment names a spec for results and reports.
@@ -47,7 +48,8 @@ func Run(ctx context.Context, in *pyembed.Interpreter, x Experiment) (*result.Of
 		Status:       result.StatusFailed,
 		StartedAt:    time.Now().UTC(),
 		Spec:         spec,
-		EngineKwargs: engine.Kwargs(spec.Engine),
+		RolloutMode:  string(cmp.Or(spec.Rollout.Mode, workload.Sync)),
+		EngineKwargs: engineKwargs(spec),
 		Sampling:     Sampling(spec.Rollout),
 		Warnings:     []string{},
 	}
@@ -157,7 +159,7 @@ func openWarm(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, f
 		return nil, load, errors.Join(err, closeEngine(ctx, eng, r))
 	}
 	start = time.Now()
-	if _, err := eng.Generate(ctx, warm, r.Sampling); err != nil {
+	if _, err := eng.Generate(ctx, warm, Sampling(spec.Rollout)); err != nil {
 		return nil, load, errors.Join(fmt.Errorf("warm-up: %w", err), closeEngine(ctx, eng, r))
 	}
 	if first {
@@ -184,36 +186,30 @@ func closeEngine(ctx context.Context, eng *engine.Engine, r *result.Offline) err
 }
 
 // measuredPass runs one measured pass. The first pass gives the result its
-// figures; every pass is a repetition.
+// figures, timeline and counters; every pass is a repetition.
 func measuredPass(ctx context.Context, eng *engine.Engine, prompts [][]int, r *result.Offline, rep result.Repetition) error {
-	spec := r.Spec
-	sampling := r.Sampling
-	gen, err := eng.Generate(ctx, prompts, sampling)
+	s, err := measureStep(ctx, eng, r.Spec, prompts, Sampling(r.Spec.Rollout))
 	if err != nil {
 		return err
 	}
-	tokens := metrics.Count(gen.Requests)
-	rates := tokens.Rates(gen.Elapsed)
-	rep.GenerateS = gen.Elapsed.Seconds()
+	rates := s.tokens.Rates(s.gen.Elapsed)
+	rep.GenerateS = s.gen.Elapsed.Seconds()
 	rep.OutputTokensPerSecond, rep.TotalTokensPerSecond = rates.OutputTokensPerSecond, rates.TotalTokensPerSecond
+	rep.MakespanS = &s.timeline.MakespanS
 	first := len(r.Repetitions) == 0
 	r.AddRepetition(rep)
 	if !first {
 		return nil
 	}
-	r.Timings.BuildRequests = gen.Build.Seconds()
-	r.SetGeneration(tokens, gen.Elapsed)
-	want := metrics.Expected{
-		Prompts:     spec.Rollout.NumPrompts,
-		N:           spec.Rollout.N,
-		InputLen:    spec.Rollout.InputLen,
-		OutputLen:   spec.Rollout.OutputLen,
-		ExactOutput: sampling.IgnoreEOS,
+	r.Timings.BuildRequests = s.gen.Build.Seconds()
+	if s.perSample {
+		// Every sample was a request of n 1, with its own length as
+		// max_tokens; max_tokens here is the longest.
+		r.Sampling.N = 1
 	}
-	if spec.Rollout.Dataset != nil {
-		want.PromptTokens = totalLen(prompts)
-	}
-	r.Warnings = append(r.Warnings, tokens.Check(want)...)
+	r.SetGeneration(s.tokens, s.gen.Elapsed)
+	r.Warnings = append(r.Warnings, s.warnings...)
+	r.Timeline, r.EngineCounters = &s.timeline, &s.counters
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/rollbench/rollbench/engine"
 	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/profile"
+	"github.com/rollbench/rollbench/timeline"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -48,6 +49,8 @@ type Offline struct {
 	LogTail []string `json:"log_tail,omitempty"`
 
 	Spec workload.Spec `json:"spec"`
+	// RolloutMode is how the step reached the engine: sync or async.
+	RolloutMode string `json:"rollout_mode"`
 	// EngineKwargs are exactly the arguments LLM(...) was given.
 	EngineKwargs map[string]any  `json:"engine_kwargs"`
 	Sampling     engine.Sampling `json:"sampling_params"`
@@ -64,6 +67,11 @@ type Offline struct {
 	Repetitions []Repetition       `json:"repetitions,omitempty"`
 	Confidence  *Confidence        `json:"confidence,omitempty"`
 	Warnings    []string           `json:"warnings"`
+	// Timeline is when each sample finished and what follows from it (the
+	// first measured pass's); EngineCounters are the engine's own metrics
+	// over that pass.
+	Timeline       *timeline.Timeline `json:"timeline,omitempty"`
+	EngineCounters *engine.Counters   `json:"engine_counters,omitempty"`
 
 	Environment engine.Environment `json:"environment"`
 

@@ -67,12 +67,60 @@ type Rollout struct {
 	// FreshEngine loads a new engine (and warms it up) for every
 	// repetition instead of reusing one.
 	FreshEngine bool `json:"fresh_engine,omitempty"`
+	// Mode is how the step's requests reach the engine; empty means sync.
+	Mode Mode `json:"rollout_mode,omitempty"`
+	// Lengths, when set, gives every sample a response length of its own,
+	// drawn with Seed; OutputLen is then its longest.
+	Lengths *LengthDist `json:"output_len_dist,omitempty"`
+	// EOS lets samples stop at end of sequence instead of generating their
+	// whole length (no ignore_eos).
+	EOS bool `json:"eos,omitempty"`
+	// VerlMaxTokens caps each sample's max_tokens with verl's rule (see
+	// VerlMaxTokens) and cuts responses to OutputLen.
+	VerlMaxTokens bool `json:"verl_max_tokens,omitempty"`
+	// Preset names the engine defaults the run took, such as verl-async.
+	Preset string `json:"preset,omitempty"`
 }
 
 // Dataset is a file of real prompts and how overlong ones are treated.
 type Dataset struct {
 	Path string `json:"path"`
 	dataset.Handling
+}
+
+// Mode is the shape in which a step's requests reach the engine.
+type Mode string
+
+// The rollout modes.
+const (
+	// Sync is the legacy verl rollout: one LLM.generate with n per prompt.
+	Sync Mode = "sync"
+	// Async is current verl's: every sample its own request with n 1, all
+	// submitted to the engine at once.
+	Async Mode = "async"
+)
+
+// SampleLengths is every sample's response length, prompt by prompt (the
+// n samples of prompt 0 first, as verl repeats prompts): all OutputLen
+// unless Lengths is set.
+func (r Rollout) SampleLengths() []int {
+	if r.Lengths != nil {
+		return r.Lengths.Sample(r.Seed, r.Sequences())
+	}
+	lengths := make([]int, r.Sequences())
+	for i := range lengths {
+		lengths[i] = r.OutputLen
+	}
+	return lengths
+}
+
+// VerlMaxTokens is verl's max_tokens for a prompt of promptLen tokens when
+// the trainer sets none (verl/workers/rollout/vllm_rollout/vllm_async_server.py,
+// vLLMHttpServer.generate): prompt_length + response_length - len(prompt),
+// clamped to [0, max_model_len - len(prompt)]; verl then cuts the response
+// to response_length. With prompts of exactly InputLen tokens it is OutputLen.
+func VerlMaxTokens(promptLen, promptLength, responseLength, maxModelLen int) int {
+	return max(0, min(promptLength+responseLength-promptLen, maxModelLen-promptLen))
 }
 
 // Sequences is the number of samples the step waits for.
@@ -158,9 +206,19 @@ func (s Spec) Validate() error {
 	}
 	atLeast("--max-num-seqs", e.MaxNumSeqs, 1)
 	atLeast("--max-model-len", e.MaxModelLen, 1)
+	outputFlag := fmt.Sprintf("--output-len %d", r.OutputLen)
+	if r.Lengths != nil {
+		outputFlag = fmt.Sprintf("--output-len-dist %s (longest %d)", r.Lengths.Spec, r.OutputLen)
+	}
 	if e.MaxModelLen >= 1 && r.InputLen > 0 && r.OutputLen > 0 && r.InputLen+r.OutputLen > e.MaxModelLen {
-		bad("--input-len %d + --output-len %d = %d exceeds --max-model-len %d",
-			r.InputLen, r.OutputLen, r.InputLen+r.OutputLen, e.MaxModelLen)
+		bad("--input-len %d + %s = %d exceeds --max-model-len %d",
+			r.InputLen, outputFlag, r.InputLen+r.OutputLen, e.MaxModelLen)
+	}
+	if r.Mode != "" && r.Mode != Sync && r.Mode != Async {
+		bad("--rollout-mode must be %s or %s, got %q", Sync, Async, r.Mode)
+	}
+	if r.Lengths != nil && r.Lengths.Max != r.OutputLen {
+		bad("--output-len %d differs from --output-len-dist %s's longest length %d", r.OutputLen, r.Lengths.Spec, r.Lengths.Max)
 	}
 	return errors.Join(errs...)
 }

@@ -40,6 +40,14 @@ func TestValidate(t *testing.T) {
 			[]string{"--num-prompts must be at least 1", "--max-num-seqs must be at least 1", "--tensor-parallel-size must be at least 1"}},
 		{"negative warmup", func(s *Spec) { s.Rollout.WarmupPrompts = -1 }, []string{"--warmup-prompts must be at least 0, got -1"}},
 		{"zero output", func(s *Spec) { s.Rollout.OutputLen = 0 }, []string{"--output-len must be at least 1, got 0"}},
+		{"unknown mode", func(s *Spec) { s.Rollout.Mode = "batch" }, []string{`--rollout-mode must be sync or async, got "batch"`}},
+		{"async", func(s *Spec) { s.Rollout.Mode = Async }, nil},
+		{"distribution beyond the context", func(s *Spec) {
+			s.Rollout.Lengths = &LengthDist{Spec: "uniform:1-300", Max: 300}
+			s.Rollout.OutputLen = 300
+		}, []string{"--input-len 512 + --output-len-dist uniform:1-300 (longest 300) = 812 exceeds --max-model-len 768"}},
+		{"distribution and output length disagree", func(s *Spec) { s.Rollout.Lengths = &LengthDist{Spec: "fixed:8", Max: 8} },
+			[]string{"--output-len 256 differs from --output-len-dist fixed:8's longest length 8"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := Default()

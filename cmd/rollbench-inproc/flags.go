@@ -15,6 +15,7 @@ import (
 
 	"github.com/rollbench/rollbench/dataset"
 	"github.com/rollbench/rollbench/loadgen"
+	"github.com/rollbench/rollbench/offline"
 	"github.com/rollbench/rollbench/online"
 	"github.com/rollbench/rollbench/profile"
 	"github.com/rollbench/rollbench/workload"
@@ -110,7 +111,7 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
 
-	var quant, kvCache, datasetPath, truncation string
+	var quant, kvCache, datasetPath, truncation, mode, lengthDist, preset string
 	var filterOverlong bool
 	fs.StringVar(&e.Model, "model", "", "model directory (Hugging Face layout); default: the built-in tiny model")
 	fs.StringVar(&quant, "quant", "bf16", "checkpoint variant the model directory holds: bf16, w8a16 or w8a8")
@@ -118,6 +119,10 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 	fs.IntVarP(&r.N, "n", "n", r.N, "samples per prompt (GRPO group size)")
 	fs.IntVar(&r.InputLen, "input-len", r.InputLen, "prompt length in tokens (every prompt has exactly this many; with --dataset, the most a prompt may have: verl's max_prompt_length)")
 	fs.IntVar(&r.OutputLen, "output-len", r.OutputLen, "response length in tokens (every sample generates exactly this many: ignore_eos)")
+	fs.StringVar(&mode, "rollout-mode", string(workload.Sync), "sync: one LLM.generate with n per prompt (legacy verl); async: every sample its own request (n 1), all submitted at once through the engine's step loop, prefix caching on (current verl)")
+	fs.StringVar(&preset, "preset", "", "engine defaults of a known trainer: verl-async (async mode, max-num-seqs 256, max_num_batched_tokens 8192, chunked prefill, prefix caching, verl's max_tokens rule); explicit flags win")
+	fs.StringVar(&lengthDist, "output-len-dist", "", "per-sample response lengths, seeded by --seed: fixed:N, uniform:LO-HI, lognormal:MEDIAN,SIGMA,MAX or file:PATH (one length per line); sets --output-len to the longest; in sync mode every sample becomes its own request (n 1) in the one LLM.generate, to carry its own max_tokens")
+	fs.BoolVar(&r.EOS, "eos", false, "let samples stop at end of sequence (no ignore_eos); the result reports the lengths they reached")
 	fs.IntVar(&r.WarmupPrompts, "warmup-prompts", r.WarmupPrompts, "prompts in the untimed warm-up generate that runs first (0: none)")
 	fs.IntVar(&r.Seed, "seed", r.Seed, "seed of the prompts (or of the draw from --dataset) and of the engine's sampling")
 	fs.StringVar(&datasetPath, "dataset", "", "real prompts instead of random token ids: a verl training parquet file (a prompt column of chat messages) or JSONL (a prompt field per line: messages or a string), templated with the model's chat template and drawn with --seed")
@@ -208,6 +213,13 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 	if fs.Changed("fresh-engine") && r.Repeat < 2 {
 		return o, usagef("--fresh-engine needs --repeat 2 or more")
 	}
+	if o.online {
+		for _, f := range []string{"rollout-mode", "preset", "output-len-dist", "eos"} {
+			if fs.Changed(f) {
+				return o, usagef("--%s shapes the offline rollout; leave out --online (see --request-shape)", f)
+			}
+		}
+	}
 	if o.online && o.diagnostic {
 		return o, usagef("--diagnostic checks the offline path; leave out --online")
 	}
@@ -244,6 +256,9 @@ func parseOffline(args []string, stdout io.Writer) (offlineOptions, error) {
 		return o, usagef("--profile does not apply to --diagnostic")
 	}
 	e.Quant = q
+	if err := applyRollout(&o.spec, fs, mode, preset, lengthDist); err != nil {
+		return o, err
+	}
 	if kvCache != "" {
 		if e.KVCacheMemoryBytes, err = parseBytes(kvCache); err != nil {
 			return o, usagef("--kv-cache-memory: %v", err)
@@ -306,4 +321,36 @@ func parseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a positive size such as 2GiB", s)
 	}
 	return int64(v * float64(scale)), nil
+}
+
+// applyRollout sets the rollout shape: the preset's defaults where no flag
+// was given, the mode, and the response length distribution.
+func applyRollout(spec *workload.Spec, fs *pflag.FlagSet, mode, preset, lengthDist string) error {
+	r, e := &spec.Rollout, &spec.Engine
+	switch preset {
+	case "":
+	case offline.PresetVerlAsync:
+		r.Preset, r.VerlMaxTokens = preset, true
+		if !fs.Changed("rollout-mode") {
+			mode = string(workload.Async)
+		}
+		if !fs.Changed("max-num-seqs") {
+			e.MaxNumSeqs = 256
+		}
+	default:
+		return usagef("--preset must be %s, got %q", offline.PresetVerlAsync, preset)
+	}
+	r.Mode = workload.Mode(mode)
+	if lengthDist == "" {
+		return nil
+	}
+	if fs.Changed("output-len") {
+		return usagef("--output-len and --output-len-dist exclude each other: the distribution's longest length is the response length")
+	}
+	d, err := workload.ParseLengthDist(lengthDist)
+	if err != nil {
+		return usagef("--output-len-dist: %v", err)
+	}
+	r.Lengths, r.OutputLen = &d, d.Max
+	return nil
 }

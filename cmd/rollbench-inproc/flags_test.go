@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rollbench/rollbench/workload"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -61,6 +64,15 @@ func TestBadInput(t *testing.T) {
 		{"request rate offline", []string{"--request-rate", "10"}},
 		{"repeat zero", []string{"--repeat", "0"}},
 		{"fresh engine without repetitions", []string{"--fresh-engine"}},
+		{"malformed length distribution", []string{"--output-len-dist", "lognormal:120,0.8"}},
+		{"unknown length distribution", []string{"--output-len-dist", "zipf:2"}},
+		{"unreadable length file", []string{"--output-len-dist", "file:testdata/nope.txt"}},
+		{"empty length file", []string{"--output-len-dist", "file:testdata/lengths_empty.txt"}},
+		{"lengths beyond max_model_len - input_len", []string{"--output-len-dist", "uniform:64-300"}},
+		{"--output-len with --output-len-dist", []string{"--output-len", "64", "--output-len-dist", "fixed:64"}},
+		{"unknown rollout mode", []string{"--rollout-mode", "streaming"}},
+		{"unknown preset", []string{"--preset", "openrlhf"}},
+		{"rollout shape with --online", []string{"--online", "--rollout-mode", "async"}},
 		{"summarize without a directory", []string{"summarize"}},
 		{"summarize a missing directory", []string{"summarize", "testdata/nope"}},
 		{"tiny-model without --out", []string{"tiny-model"}},
@@ -158,6 +170,36 @@ func TestParseBytes(t *testing.T) {
 		got, err := parseBytes(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("parseBytes(%q) = %d, %v; want %d, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestRolloutFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args           []string
+		mode           workload.Mode
+		maxNumSeqs     int
+		outputLen      int
+		verlRule, dist bool
+		preset         string
+	}{
+		{args: nil, mode: workload.Sync, maxNumSeqs: 1024, outputLen: 256},
+		{args: []string{"--rollout-mode", "async"}, mode: workload.Async, maxNumSeqs: 1024, outputLen: 256},
+		{args: []string{"--preset", "verl-async"}, mode: workload.Async, maxNumSeqs: 256, outputLen: 256, verlRule: true, preset: "verl-async"},
+		// Flags given explicitly win over the preset.
+		{args: []string{"--preset", "verl-async", "--rollout-mode", "sync", "--max-num-seqs", "64"}, mode: workload.Sync, maxNumSeqs: 64, outputLen: 256, verlRule: true, preset: "verl-async"},
+		{args: []string{"--output-len-dist", "uniform:8-100"}, mode: workload.Sync, maxNumSeqs: 1024, outputLen: 100, dist: true},
+	} {
+		o, err := parseOffline(tc.args, io.Discard)
+		if err != nil {
+			t.Errorf("%v: %v", tc.args, err)
+			continue
+		}
+		r := o.spec.Rollout
+		if r.Mode != tc.mode || o.spec.Engine.MaxNumSeqs != tc.maxNumSeqs || r.OutputLen != tc.outputLen ||
+			r.VerlMaxTokens != tc.verlRule || (r.Lengths != nil) != tc.dist || r.Preset != tc.preset {
+			t.Errorf("%v: mode %s, max-num-seqs %d, output-len %d, verl rule %v, distribution %v, preset %q",
+				tc.args, r.Mode, o.spec.Engine.MaxNumSeqs, r.OutputLen, r.VerlMaxTokens, r.Lengths, r.Preset)
 		}
 	}
 }

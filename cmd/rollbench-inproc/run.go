@@ -209,6 +209,13 @@ func printSummary(w io.Writer, res any, path string) {
 			r.Tokens.PromptTokens, r.Tokens.OutputTokens, r.Tokens.Sequences, finishReasons(r.Tokens.FinishReasons))
 		printDataset(w, r.Dataset)
 		printConfidence(w, r.Confidence)
+		if tl := r.Timeline; tl != nil {
+			fmt.Fprintf(w, "  timeline    %s: makespan %.3f s, 90%% done at %.3f s, tail share %.1f%% (output lengths %g..%g, median %g)\n",
+				r.RolloutMode, tl.MakespanS, tl.DoneS.P90, 100*tl.TailShare, r.Tokens.OutputLen.Min, r.Tokens.OutputLen.Max, r.Tokens.OutputLen.Median)
+			for _, c := range tl.Caveats {
+				fmt.Fprintf(w, "  note        %s\n", c)
+			}
+		}
 		printTail(w, r.Warnings, path)
 		printProfile(w, r.Profile)
 	case *result.Online:
