@@ -488,3 +488,22 @@ func BenchmarkRun(b *testing.B) {
 	}
 	b.ReportMetric(float64(requests)/b.Elapsed().Seconds(), "req/s")
 }
+
+// TestWaitUntil checks that a scheduled send is never early, and that a
+// cancelled run does not wait out its schedule.
+func TestWaitUntil(t *testing.T) {
+	for _, d := range []time.Duration{0, 300 * time.Microsecond, 3 * time.Millisecond} {
+		at := time.Now().Add(d)
+		waitUntil(context.Background(), at)
+		if early := time.Until(at); early > 0 {
+			t.Errorf("wait of %v returned %v early", d, early)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	start := time.Now()
+	waitUntil(ctx, start.Add(time.Hour))
+	if waited := time.Since(start); waited > 10*time.Second {
+		t.Errorf("a cancelled wait took %v", waited)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -195,7 +196,6 @@ type runner struct {
 	// at once.
 	schedule []time.Duration
 	start    time.Time
-	next     atomic.Int64
 }
 
 // poisson returns the send times of n requests arriving as a Poisson
@@ -303,38 +303,56 @@ func (r *runner) job(i int) job {
 }
 
 func (r *runner) run(ctx context.Context, out chan<- Result) {
+	due := make(chan int)
 	var wg sync.WaitGroup
 	for range min(r.cfg.MaxConcurrency, r.cfg.Requests()) {
-		wg.Go(func() { r.work(ctx, out) })
+		wg.Go(func() { r.work(ctx, due, out) })
 	}
+	r.dispatch(ctx, due)
+	close(due)
 	wg.Wait()
 	r.client.CloseIdleConnections()
 	close(out)
 }
 
-// work is one of MaxConcurrency workers: it takes the next request, waits
-// for its scheduled time, sends it and streams its response, until none is
-// left. Requests are taken in the order of their schedule.
-func (r *runner) work(ctx context.Context, out chan<- Result) {
-	var free time.Duration // when this worker's slot was last free
-	timer := time.NewTimer(0)
-	<-timer.C
-	for {
-		i := int(r.next.Add(1) - 1)
-		if i >= r.cfg.Requests() {
+// dispatch hands every request, in order, to the next free worker at its
+// scheduled time; a request finding every worker busy waits for one.
+func (r *runner) dispatch(ctx context.Context, due chan<- int) {
+	for i := range r.cfg.Requests() {
+		if r.schedule != nil {
+			waitUntil(ctx, r.start.Add(r.schedule[i]))
+		}
+		due <- i
+	}
+}
+
+// waitUntil returns at t, or sooner when ctx ends. Go's timers fire up to a
+// millisecond late while the process is idle (its network poller sleeps in
+// whole milliseconds), which would count as the client's own lag, so the
+// last millisecond is spun.
+func waitUntil(ctx context.Context, t time.Time) {
+	if d := time.Until(t) - time.Millisecond; d > 0 {
+		timer := time.NewTimer(d)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
 			return
 		}
+	}
+	for time.Now().Before(t) && ctx.Err() == nil {
+		runtime.Gosched()
+	}
+}
+
+// work is one of MaxConcurrency workers: it sends the requests it is handed
+// and streams their responses.
+func (r *runner) work(ctx context.Context, due <-chan int, out chan<- Result) {
+	var free time.Duration // when this worker's slot was last free
+	for i := range due {
 		var scheduled time.Duration
 		if r.schedule != nil {
 			scheduled = r.schedule[i]
-			if wait := scheduled - r.since(); wait > 0 {
-				timer.Reset(wait)
-				select {
-				case <-timer.C:
-				case <-ctx.Done():
-					timer.Stop()
-				}
-			}
 		}
 		for _, res := range r.do(ctx, r.job(i), scheduled, max(scheduled, free)) {
 			out <- res
