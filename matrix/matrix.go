@@ -149,17 +149,9 @@ func logPath(o Options, p Planned) string { return filepath.Join(o.LogDir, p.Nam
 
 // record is a result for an experiment that produced none of its own.
 func record(o Options, p Planned, status, reason string) *result.Offline {
-	return &result.Offline{
-		Schema:    result.Schema,
-		Rollbench: o.Version,
-		Name:      p.Name,
-		ModelName: p.ModelName,
-		Status:    status,
-		Error:     reason,
-		StartedAt: time.Now().UTC(),
-		Spec:      p.Spec,
-		Warnings:  []string{},
-	}
+	h := result.Started(result.Schema, p.Name, p.ModelName)
+	h.Rollbench, h.Status, h.Error = o.Version, status, reason
+	return &result.Offline{Header: h, Spec: p.Spec, Warnings: []string{}}
 }
 
 // runOne runs p in a child process and returns its result, or a failed one

@@ -42,11 +42,7 @@ type Experiment struct {
 func Run(ctx context.Context, in *pyembed.Interpreter, x Experiment) (*result.Offline, error) {
 	spec := x.Spec
 	r := &result.Offline{
-		Schema:       result.Schema,
-		Name:         x.Name,
-		ModelName:    x.ModelName,
-		Status:       result.StatusFailed,
-		StartedAt:    time.Now().UTC(),
+		Header:       result.Started(result.Schema, x.Name, x.ModelName),
 		Spec:         spec,
 		RolloutMode:  string(cmp.Or(spec.Rollout.Mode, workload.Sync)),
 		EngineKwargs: engineKwargs(spec),

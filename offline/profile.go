@@ -48,8 +48,7 @@ func profilePass(ctx context.Context, in *pyembed.Interpreter, eng *engine.Engin
 // measured pass. Like Run, it returns what it recorded even on failure.
 func RunSession(ctx context.Context, in *pyembed.Interpreter, x Experiment, sessionFile string) (*result.Session, error) {
 	r := &result.Session{
-		Schema: result.SessionSchema, Name: x.Name, ModelName: x.ModelName, Status: result.StatusFailed,
-		StartedAt: time.Now().UTC(), SessionFile: sessionFile, Spec: x.Spec, EngineKwargs: engine.Kwargs(x.Spec.Engine),
+		Header: result.Started(result.SessionSchema, x.Name, x.ModelName), SessionFile: sessionFile, Spec: x.Spec, EngineKwargs: engine.Kwargs(x.Spec.Engine),
 	}
 	profileKwargs(r.EngineKwargs, x.Profile)
 	if err := runSession(ctx, in, r, x.Profile); err != nil {

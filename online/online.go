@@ -59,11 +59,7 @@ func Run(ctx context.Context, in *pyembed.Interpreter, x Experiment) (*result.On
 		return nil, err
 	}
 	r := &result.Online{
-		Schema:       result.OnlineSchema,
-		Name:         x.Name,
-		ModelName:    x.ModelName,
-		Status:       result.StatusFailed,
-		StartedAt:    time.Now().UTC(),
+		Header:       result.Started(result.OnlineSchema, x.Name, x.ModelName),
 		Spec:         x.Spec,
 		EngineKwargs: engine.Kwargs(x.Spec.Engine),
 		Client: result.Client{Mode: x.Options.Mode, MaxConcurrency: x.Options.MaxConcurrency, RequestRate: x.Options.RequestRate, IgnoreEOS: true,

@@ -3,7 +3,6 @@ package result
 import (
 	"encoding/json"
 	"maps"
-	"time"
 
 	"github.com/rollbench/rollbench/engine"
 	"github.com/rollbench/rollbench/loadgen"
@@ -17,13 +16,7 @@ const OnlineSchema = "rollbench.online/1"
 // Online is the result of one online experiment: vllm serve started by
 // rollbench, driven over HTTP by its Go client.
 type Online struct {
-	Schema    string    `json:"schema"`
-	Rollbench string    `json:"rollbench_version"`
-	Name      string    `json:"name"`
-	ModelName string    `json:"model_name"`
-	Status    string    `json:"status"`
-	Error     string    `json:"error,omitempty"`
-	StartedAt time.Time `json:"started_at"`
+	Header
 
 	Spec         workload.Spec  `json:"spec"`
 	EngineKwargs map[string]any `json:"engine_kwargs"`

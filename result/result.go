@@ -31,8 +31,9 @@ const (
 	StatusSkipped = "skipped"
 )
 
-// Offline is the result of one in-process offline experiment.
-type Offline struct {
+// Header starts every result file: which experiment, of which layout, and
+// how it ended.
+type Header struct {
 	Schema    string `json:"schema"`
 	Rollbench string `json:"rollbench_version"`
 	Name      string `json:"name"`
@@ -43,6 +44,17 @@ type Offline struct {
 	// Error is why a failed experiment failed or a skipped one was skipped.
 	Error     string    `json:"error,omitempty"`
 	StartedAt time.Time `json:"started_at"`
+}
+
+// Started is the header of an experiment starting now: failed until it
+// says otherwise.
+func Started(schema, name, modelName string) Header {
+	return Header{Schema: schema, Name: name, ModelName: modelName, Status: StatusFailed, StartedAt: time.Now().UTC()}
+}
+
+// Offline is the result of one in-process offline experiment.
+type Offline struct {
+	Header
 	// Log is the experiment's log file when it ran in a child process, and
 	// LogTail its last lines when it failed.
 	Log     string   `json:"log,omitempty"`

@@ -95,3 +95,25 @@ func TestCloseRepetitions(t *testing.T) {
 		t.Errorf("warnings %q, want to start with %q", r.Warnings, want)
 	}
 }
+
+// TestHeaderInline checks that every result keeps its header at the top
+// level of its file, failed until it says otherwise.
+func TestHeaderInline(t *testing.T) {
+	for _, v := range []any{
+		&Offline{Header: Started(Schema, "tiny_bf16", "tiny")},
+		&Online{Header: Started(OnlineSchema, "tiny_bf16", "tiny")},
+		&Session{Header: Started(SessionSchema, "tiny_bf16", "tiny")},
+	} {
+		data, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["name"] != "tiny_bf16" || m["model_name"] != "tiny" || m["status"] != StatusFailed || m["started_at"] == nil || m["schema"] == nil {
+			t.Errorf("%T: header not at the top level: %s", v, data)
+		}
+	}
+}

@@ -1,8 +1,6 @@
 package result
 
 import (
-	"time"
-
 	"github.com/rollbench/rollbench/engine"
 	"github.com/rollbench/rollbench/profile"
 	"github.com/rollbench/rollbench/workload"
@@ -14,13 +12,7 @@ const SessionSchema = "rollbench.profile-session/1"
 // Session is the result of `rollbench-inproc profile --session`: no
 // measured pass, only the session's steps, each timed from Go.
 type Session struct {
-	Schema    string    `json:"schema"`
-	Rollbench string    `json:"rollbench_version"`
-	Name      string    `json:"name"`
-	ModelName string    `json:"model_name"`
-	Status    string    `json:"status"`
-	Error     string    `json:"error,omitempty"`
-	StartedAt time.Time `json:"started_at"`
+	Header
 	// SessionFile is the file the steps came from.
 	SessionFile  string             `json:"session_file"`
 	Spec         workload.Spec      `json:"spec"`
