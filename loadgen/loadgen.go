@@ -349,12 +349,13 @@ func waitUntil(ctx context.Context, t time.Time) {
 // and streams their responses.
 func (r *runner) work(ctx context.Context, due <-chan int, out chan<- Result) {
 	var free time.Duration // when this worker's slot was last free
+	er := NewEventReader(nil)
 	for i := range due {
 		var scheduled time.Duration
 		if r.schedule != nil {
 			scheduled = r.schedule[i]
 		}
-		for _, res := range r.do(ctx, r.job(i), scheduled, max(scheduled, free)) {
+		for _, res := range r.do(ctx, r.job(i), er, scheduled, max(scheduled, free)) {
 			out <- res
 		}
 		free = r.since()
@@ -363,7 +364,7 @@ func (r *runner) work(ctx context.Context, due <-chan int, out chan<- Result) {
 
 // do sends one request and reads its response. It was due at scheduled and
 // ready to go at ready, when its slot was free too.
-func (r *runner) do(ctx context.Context, j job, scheduled, ready time.Duration) []Result {
+func (r *runner) do(ctx context.Context, j job, er *EventReader, scheduled, ready time.Duration) []Result {
 	base := Result{
 		Request: j.req, Prompt: j.prompt, Sample: j.sample,
 		ScheduledMs: ms(scheduled), ReadyMs: ms(ready), PromptTokens: len(r.cfg.Prompts[j.prompt]),
@@ -397,5 +398,5 @@ func (r *runner) do(ctx context.Context, j job, scheduled, ready time.Duration) 
 		return fail(err.Error())
 	}
 	defer resp.Body.Close()
-	return account(base, j.n, r.cfg.MaxTokens, resp.StatusCode, resp.Body, func() time.Duration { return r.since() - sent })
+	return account(base, j.n, r.cfg.MaxTokens, resp.StatusCode, resp.Body, er, func() time.Duration { return r.since() - sent })
 }

@@ -150,8 +150,7 @@ func (t *tally) add(c Chunk, at time.Duration) {
 
 // read consumes a 200 response's event stream, taking each event's arrival
 // time from now, and returns when the response ended.
-func (t *tally) read(body io.Reader, now func() time.Duration) time.Duration {
-	er := NewEventReader(body)
+func (t *tally) read(er *EventReader, now func() time.Duration) time.Duration {
 	var dec chunkDecoder
 	for {
 		data, err := er.Next()
@@ -223,7 +222,8 @@ func (t *tally) results(base Result, end time.Duration) []Result {
 
 // account reads one response and returns its n Results, built on base
 // (the request's identity and send times); now gives the time since send.
-func account(base Result, n, maxTokens, status int, body io.Reader, now func() time.Duration) []Result {
+// The stream is read through er, reset to body (nil: a new reader).
+func account(base Result, n, maxTokens, status int, body io.Reader, er *EventReader, now func() time.Duration) []Result {
 	base.Status = status
 	if status != http.StatusOK {
 		msg := httpError(status, body)
@@ -232,7 +232,12 @@ func account(base Result, n, maxTokens, status int, body io.Reader, now func() t
 		return failed(base, n, msg)
 	}
 	t := newTally(n, maxTokens)
-	end := t.read(body, now)
+	if er == nil {
+		er = NewEventReader(body)
+	} else {
+		er.Reset(body)
+	}
+	end := t.read(er, now)
 	if t.done {
 		// Whatever follows [DONE] is read so the connection can be reused.
 		_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))

@@ -47,6 +47,13 @@ func NewEventReader(r io.Reader) *EventReader {
 	return &EventReader{r: bufio.NewReaderSize(r, 16<<10), max: DefaultMaxEvent}
 }
 
+// Reset makes e read a new stream from r, keeping its buffers: a client
+// reads thousands of streams, and a fresh 16 KiB buffer each is garbage.
+func (e *EventReader) Reset(r io.Reader) {
+	e.r.Reset(r)
+	*e = EventReader{r: e.r, max: e.max, long: e.long[:0], data: e.data[:0]}
+}
+
 // Next returns the data of the next event. The slice is valid until the next
 // call. At the end of the stream it returns io.EOF; any other error is the
 // reader's or ErrEventTooLarge.

@@ -31,6 +31,21 @@ func events(r *EventReader) ([]string, error) {
 	}
 }
 
+// TestEventReaderReset checks that nothing of one stream, such as an event
+// cut off without its blank line, carries into the next.
+func TestEventReaderReset(t *testing.T) {
+	long := strings.Repeat("x", 20<<10) // longer than the reader's buffer
+	er := NewEventReader(strings.NewReader("data: a\n\ndata: " + long + "\ndata: cut"))
+	if _, err := events(er); err != io.EOF {
+		t.Fatalf("first stream: %v", err)
+	}
+	er.Reset(strings.NewReader("\r\ndata: b\r\n\r\n"))
+	got, err := events(er)
+	if err != io.EOF || len(got) != 1 || got[0] != "b" {
+		t.Errorf("second stream: %q, %v; want [b] and EOF", got, err)
+	}
+}
+
 func TestEventReader(t *testing.T) {
 	for _, tc := range []struct {
 		name, in string
@@ -209,7 +224,7 @@ func replay(status int, body []byte) string {
 	b.WriteString("# samples\n")
 	var clock time.Duration
 	now := func() time.Duration { clock += time.Millisecond; return clock }
-	for _, r := range account(Result{PromptTokens: 4, Sent: true}, n, 16, status, bytes.NewReader(body), now) {
+	for _, r := range account(Result{PromptTokens: 4, Sent: true}, n, 16, status, bytes.NewReader(body), nil, now) {
 		fmt.Fprintf(&b, "sample %d: ttft %g itl %v e2el %g tpot %g | prompt %d usage %d (has %t, per request %t) stream %d mismatch %t | finish %q error %q\n",
 			r.Sample, r.TTFTMs, r.ITLMs, r.E2ELMs, r.TPOTMs, r.PromptTokens, r.UsageOutputTokens, r.HasUsage, r.UsagePerRequest,
 			r.StreamOutputTokens, r.TokenMismatch, r.FinishReason, r.Error)
@@ -269,7 +284,7 @@ func TestAccountTPOT(t *testing.T) {
 		t.Fatal(err)
 	}
 	var clock time.Duration
-	rs := account(Result{}, 1, 3, 200, bytes.NewReader(raw), func() time.Duration { clock += time.Millisecond; return clock })
+	rs := account(Result{}, 1, 3, 200, bytes.NewReader(raw), nil, func() time.Duration { clock += time.Millisecond; return clock })
 	if len(rs) != 1 {
 		t.Fatalf("%d results", len(rs))
 	}
@@ -304,7 +319,7 @@ func FuzzSSE(f *testing.F) {
 		var clock time.Duration
 		now := func() time.Duration { clock += time.Millisecond; return clock }
 		for _, status := range []int{200, 500} {
-			rs := account(Result{Sent: true}, k, 8, status, bytes.NewReader(data), now)
+			rs := account(Result{Sent: true}, k, 8, status, bytes.NewReader(data), nil, now)
 			if len(rs) != k {
 				t.Fatalf("status %d: %d results for n=%d", status, len(rs), k)
 			}

@@ -279,7 +279,9 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, p plan) {
 		buf = append(buf, "}\n\n"...)
 	}
 	buf = append(buf, "data: [DONE]\n\n"...)
-	if _, err := w.Write(buf); err == nil {
+	// An instant answer is flushed with the end of the response, one write
+	// less.
+	if _, err := w.Write(buf); err == nil && !instant {
 		_ = rc.Flush()
 	}
 }
