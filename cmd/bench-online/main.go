@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var o options
 	fs := pflag.NewFlagSet("bench-online", pflag.ContinueOnError)
 	o.Register(fs, "bench-online")
-	fs.IntVar(&o.requests, "requests", 16384, "requests per run of the throughput phase, all scheduled at once (enough for a few seconds of the Python client: a rate sustained, not a start-up)")
+	fs.IntVar(&o.requests, "requests", 16384, "requests per run of the throughput phase, all scheduled at once (seconds of the Go client, tens of the Python one: a sustained rate, not a start-up)")
 	fs.IntVar(&o.outputLen, "output-len", 16, "output tokens per request")
 	fs.IntSliceVar(&o.concurrencies, "concurrency", []int{128, 1024}, "concurrencies to measure")
 	fs.IntVar(&o.latencyRequests, "latency-requests", 2048, "requests per run of the latency phase")
