@@ -26,6 +26,15 @@ func WriteTop(w io.Writer, trace string, t Top) {
 		}
 		fmt.Fprintf(w, "  %10.3f %10.3f %5.1f%% %8d  %s\n", op.Total/1e3, op.Self/1e3, share, op.Calls, op.Name)
 	}
+	if len(t.GEMMs) == 0 {
+		fmt.Fprintf(w, "  matrix products: none of a known kernel (a trace of a generate should hold the model's)\n")
+		return
+	}
+	var kernels []string
+	for _, name := range GEMMNames(t.GEMMs) {
+		kernels = append(kernels, fmt.Sprintf("%s x%d", name, t.GEMMs[name]))
+	}
+	fmt.Fprintf(w, "  matrix products: %s\n", strings.Join(kernels, ", "))
 }
 
 // Report reads a trace, writes its table next to it (trace + ReportSuffix)

@@ -136,6 +136,9 @@ type Top struct {
 	// Busy is the summed self time of every operator: the time covered.
 	Busy float64 `json:"busy_us"`
 	Ops  []Op    `json:"ops"`
+	// GEMMs counts the model's matrix products by operator name, host
+	// operators included whatever Kind is: which kernel the platform ran.
+	GEMMs map[string]int `json:"gemms,omitempty"`
 }
 
 // TopOps aggregates events by name: device kernels when there are any, else
@@ -159,6 +162,9 @@ func TopOps(events []Event, n int) Top {
 	self := selfTimes(chosen)
 	byName := map[string]*Op{}
 	t := Top{Kind: kind}
+	if g := GEMMs(events); len(g) > 0 {
+		t.GEMMs = g
+	}
 	for i, e := range chosen {
 		op := byName[e.Name]
 		if op == nil {
