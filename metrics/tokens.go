@@ -1,5 +1,7 @@
 // Package metrics turns what the engine returned into counts, rates and
-// statistics, and says where they differ from what was asked.
+// statistics, and says where they differ from what was asked: token
+// accounting, the timeline of a rollout step, and the confidence of
+// repeated measurements. It needs no interpreter.
 package metrics
 
 import (
@@ -9,7 +11,7 @@ import (
 
 	"gonum.org/v1/gonum/stat"
 
-	"github.com/rollbench/rollbench/engine"
+	"github.com/rollbench/rollbench/internal/engine"
 )
 
 // Tokens counts a generation from the engine's own outputs.

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rollbench/rollbench/engine"
+	"github.com/rollbench/rollbench/internal/engine"
 )
 
 func req(prompt int, outs ...int) engine.Request {
