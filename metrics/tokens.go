@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/stat"
-
-	"github.com/rollbench/rollbench/internal/engine"
 )
 
 // Tokens counts a generation from the engine's own outputs.
@@ -63,7 +61,7 @@ func Summarize(xs []float64) Summary {
 }
 
 // Count tallies the requests of one generate call.
-func Count(reqs []engine.Request) Tokens {
+func Count(reqs []Request) Tokens {
 	t := Tokens{Prompts: len(reqs), FinishReasons: map[string]int{}}
 	var lens []float64
 	for _, r := range reqs {

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/workload"
 )
@@ -66,17 +67,8 @@ func (e *Engine) Vocabulary(ctx context.Context) (workload.Vocabulary, error) {
 	return v, nil
 }
 
-// Sampling is the SamplingParams every sequence of a batch shares, under
-// vLLM's own argument names.
-type Sampling struct {
-	N           int     `json:"n"`
-	Temperature float64 `json:"temperature"`
-	TopP        float64 `json:"top_p"`
-	IgnoreEOS   bool    `json:"ignore_eos"`
-	MaxTokens   int     `json:"max_tokens"`
-}
-
-func (sp Sampling) kwargs() pyembed.Kwargs {
+// samplingKwargs are sp under SamplingParams' argument names.
+func samplingKwargs(sp workload.Sampling) pyembed.Kwargs {
 	return pyembed.Kwargs{
 		"n":           sp.N,
 		"temperature": sp.Temperature,
@@ -93,46 +85,25 @@ type Generation struct {
 	Build time.Duration
 	// Elapsed is LLM.generate alone, on Go's monotonic clock.
 	Elapsed  time.Duration
-	Requests []Request
-}
-
-// Request is one prompt's outcome.
-type Request struct {
-	PromptTokens int
-	Completions  []Completion
-}
-
-// Completion is one sample.
-type Completion struct {
-	OutputTokens int
-	FinishReason string
-	// Timed is true when the engine reported the request's timestamps (it
-	// does with stats logging on). FirstTokenS and FinishS are the engine
-	// core's stamps of the steps that produced the request's first and last
-	// token, in seconds after the call began. With n > 1 they are the
-	// request's, which vLLM takes from the sample that finished last.
-	Timed       bool
-	FirstTokenS float64
-	FinishS     float64
-	Preemptions int
+	Requests []metrics.Request
 }
 
 // Generate submits every prompt with sp in a single LLM.generate call, as
 // the trainer's rollout does, and waits for the last sample.
-func (e *Engine) Generate(ctx context.Context, prompts [][]int, sp Sampling) (*Generation, error) {
-	return e.generate(ctx, prompts, []Sampling{sp})
+func (e *Engine) Generate(ctx context.Context, prompts [][]int, sp workload.Sampling) (*Generation, error) {
+	return e.generate(ctx, prompts, []workload.Sampling{sp})
 }
 
 // GenerateEach is Generate with a SamplingParams of its own for every
 // prompt (n is each one's), still in a single LLM.generate call.
-func (e *Engine) GenerateEach(ctx context.Context, prompts [][]int, params []Sampling) (*Generation, error) {
+func (e *Engine) GenerateEach(ctx context.Context, prompts [][]int, params []workload.Sampling) (*Generation, error) {
 	if len(prompts) != len(params) {
 		return nil, fmt.Errorf("generate: %d prompts but %d sampling params", len(prompts), len(params))
 	}
 	return e.generate(ctx, prompts, params)
 }
 
-func (e *Engine) generate(ctx context.Context, prompts [][]int, params []Sampling) (*Generation, error) {
+func (e *Engine) generate(ctx context.Context, prompts [][]int, params []workload.Sampling) (*Generation, error) {
 	g := &Generation{}
 	err := e.in.Do(ctx, func(s *pyembed.Scope) error {
 		buildStart := time.Now()
@@ -189,7 +160,7 @@ type requests struct {
 // buildRequests makes the batch's vLLM objects; equal Sampling values share
 // one SamplingParams. finalOnly asks the engine for a request's output only
 // once it is finished, which LLM.generate sets by itself.
-func (e *Engine) buildRequests(s *pyembed.Scope, prompts [][]int, params []Sampling, finalOnly bool) (requests, error) {
+func (e *Engine) buildRequests(s *pyembed.Scope, prompts [][]int, params []workload.Sampling, finalOnly bool) (requests, error) {
 	var r requests
 	vllm, err := s.Import("vllm")
 	if err != nil {
@@ -209,11 +180,11 @@ func (e *Engine) buildRequests(s *pyembed.Scope, prompts [][]int, params []Sampl
 			return r, err
 		}
 	}
-	built := map[Sampling]pyembed.Object{}
+	built := map[workload.Sampling]pyembed.Object{}
 	for i, sp := range params {
 		obj, ok := built[sp]
 		if !ok {
-			kw := sp.kwargs()
+			kw := samplingKwargs(sp)
 			if kind != nil {
 				kw["output_kind"] = kind
 			}
@@ -239,12 +210,12 @@ func (e *Engine) buildRequests(s *pyembed.Scope, prompts [][]int, params []Sampl
 
 // readOutputs reads the list[RequestOutput] that generate returns; t0 is
 // time.monotonic() when the call began.
-func readOutputs(outputs pyembed.Object, t0 float64) ([]Request, error) {
+func readOutputs(outputs pyembed.Object, t0 float64) ([]metrics.Request, error) {
 	n, err := outputs.Len()
 	if err != nil {
 		return nil, err
 	}
-	reqs := make([]Request, n)
+	reqs := make([]metrics.Request, n)
 	for i := range n {
 		ro, err := outputs.Index(i)
 		if err != nil {
@@ -257,8 +228,8 @@ func readOutputs(outputs pyembed.Object, t0 float64) ([]Request, error) {
 	return reqs, nil
 }
 
-func readRequest(ro pyembed.Object, t0 float64) (Request, error) {
-	var r Request
+func readRequest(ro pyembed.Object, t0 float64) (metrics.Request, error) {
+	var r metrics.Request
 	prompt, err := ro.Attr("prompt_token_ids")
 	if err != nil {
 		return r, err
@@ -278,7 +249,7 @@ func readRequest(ro pyembed.Object, t0 float64) (Request, error) {
 	if err != nil {
 		return r, err
 	}
-	r.Completions = make([]Completion, n)
+	r.Completions = make([]metrics.Completion, n)
 	for j := range n {
 		r.Completions[j] = timing
 		c, err := completions.Index(j)
@@ -307,8 +278,8 @@ func readRequest(ro pyembed.Object, t0 float64) (Request, error) {
 
 // readTiming reads RequestOutput.metrics, vLLM v1's RequestStateStats, which
 // is None unless the engine logs stats.
-func readTiming(ro pyembed.Object, t0 float64) (Completion, error) {
-	var c Completion
+func readTiming(ro pyembed.Object, t0 float64) (metrics.Completion, error) {
+	var c metrics.Completion
 	if !ro.HasAttr("metrics") {
 		return c, nil
 	}

@@ -13,36 +13,11 @@ import (
 	"github.com/rollbench/rollbench/workload"
 )
 
-// Environment is what a result needs to be reproduced and compared: the
-// software versions, the device and the machine.
-type Environment struct {
-	Python     string `json:"python"`
-	Executable string `json:"python_executable"`
-	VLLM       string `json:"vllm"`
-	Torch      string `json:"torch"`
-	// TorchNPU is empty where torch_npu is not installed.
-	TorchNPU    string `json:"torch_npu,omitempty"`
-	VLLMAscend  string `json:"vllm_ascend,omitempty"`
-	Platform    string `json:"platform"`
-	DeviceName  string `json:"device_name"`
-	DeviceCount int    `json:"device_count"`
-	// Multiprocessing tells whether vLLM ran its engine core in a child
-	// process (VLLM_ENABLE_V1_MULTIPROCESSING, default on).
-	Multiprocessing bool   `json:"vllm_v1_multiprocessing"`
-	WorkerMethod    string `json:"vllm_worker_multiproc_method"`
-	CPUModel        string `json:"cpu_model"`
-	CPUCount        int    `json:"cpu_count"`
-	Hostname        string `json:"hostname"`
-	OS              string `json:"os"`
-	// Env holds the variables that change what vLLM does or how fast.
-	Env map[string]string `json:"env"`
-}
-
 // Describe reads the environment from the interpreter (after it imported
 // vllm, which settles the platform) and from the machine.
-func Describe(ctx context.Context, in *pyembed.Interpreter) (Environment, error) {
+func Describe(ctx context.Context, in *pyembed.Interpreter) (sys.Environment, error) {
 	info := in.Info()
-	env := Environment{
+	env := sys.Environment{
 		Python:     info.Version,
 		Executable: info.Executable,
 		CPUModel:   sys.CPUModel(),
@@ -77,14 +52,14 @@ func Describe(ctx context.Context, in *pyembed.Interpreter) (Environment, error)
 
 // Supports refuses what the platform cannot run, rather than let a
 // fallback produce a number that is not what was asked for.
-func (env Environment) Supports(q workload.Quantization) error {
+func Supports(env sys.Environment, q workload.Quantization) error {
 	if env.Platform == "cpu" && q == workload.W8A16 {
 		return errors.New("w8a16 is not supported on this platform (cpu): vLLM has no int8 weight-only kernel for CPUs")
 	}
 	return nil
 }
 
-func describePlatform(s *pyembed.Scope, env *Environment) error {
+func describePlatform(s *pyembed.Scope, env *sys.Environment) error {
 	platforms, err := s.Import("vllm.platforms")
 	if err != nil {
 		return err

@@ -6,28 +6,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/pyembed"
-)
-
-// Gauges are the engine's instantaneous figures, as get_metrics reports
-// them, sampled between engine steps.
-type Gauges struct {
-	Samples int `json:"samples"`
-	// ReadS is the time spent reading them, inside the makespan.
-	ReadS           float64 `json:"read_s"`
-	RunningPeak     float64 `json:"running_peak"`
-	WaitingPeak     float64 `json:"waiting_peak"`
-	KVCacheUsagePct float64 `json:"kv_cache_usage_peak_pct"`
-}
-
-// The get_metrics names the counters and gauges come from.
-const (
-	MetricRunning     = "vllm:num_requests_running"
-	MetricWaiting     = "vllm:num_requests_waiting"
-	MetricKVUsage     = "vllm:kv_cache_usage_perc"
-	MetricPreemptions = "vllm:num_preemptions"
-	MetricPrefixHits  = "vllm:prefix_cache_hits"
-	MetricPrefixQuery = "vllm:prefix_cache_queries"
+	"github.com/rollbench/rollbench/workload"
 )
 
 // Metrics reads LLM.get_metrics(): every counter and gauge by name, summed
@@ -93,12 +74,12 @@ func (e *Engine) readMetrics(s *pyembed.Scope) (map[string]float64, error) {
 // CPU) takes at most 1/gaugeBudget of the pass. Elapsed runs
 // from before the first request is added to the return of the step that
 // delivered the last output.
-func (e *Engine) Stream(ctx context.Context, prompts [][]int, params []Sampling, gaugeEvery time.Duration) (*Generation, Gauges, error) {
+func (e *Engine) Stream(ctx context.Context, prompts [][]int, params []workload.Sampling, gaugeEvery time.Duration) (*Generation, metrics.EngineGauges, error) {
 	if len(prompts) != len(params) {
-		return nil, Gauges{}, fmt.Errorf("stream: %d prompts but %d sampling params", len(prompts), len(params))
+		return nil, metrics.EngineGauges{}, fmt.Errorf("stream: %d prompts but %d sampling params", len(prompts), len(params))
 	}
-	g := &Generation{Requests: make([]Request, len(prompts))}
-	var gauges Gauges
+	g := &Generation{Requests: make([]metrics.Request, len(prompts))}
+	var gauges metrics.EngineGauges
 	err := e.in.Do(ctx, func(s *pyembed.Scope) error {
 		buildStart := time.Now()
 		batch, err := e.buildRequests(s, prompts, params, true)
@@ -180,9 +161,9 @@ func (e *Engine) Stream(ctx context.Context, prompts [][]int, params []Sampling,
 				gauges.ReadS += took.Seconds()
 				nextGauge = time.Now().Add(max(gaugeEvery, gaugeBudget*took))
 				gauges.Samples++
-				gauges.RunningPeak = max(gauges.RunningPeak, m[MetricRunning])
-				gauges.WaitingPeak = max(gauges.WaitingPeak, m[MetricWaiting])
-				gauges.KVCacheUsagePct = max(gauges.KVCacheUsagePct, 100*m[MetricKVUsage])
+				gauges.RunningPeak = max(gauges.RunningPeak, m[metrics.VLLMRunning])
+				gauges.WaitingPeak = max(gauges.WaitingPeak, m[metrics.VLLMWaiting])
+				gauges.KVCacheUsagePct = max(gauges.KVCacheUsagePct, 100*m[metrics.VLLMKVUsage])
 			}
 		}
 		g.Elapsed = time.Since(start)

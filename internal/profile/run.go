@@ -9,8 +9,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/rollbench/rollbench/internal/engine"
-	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -83,36 +81,6 @@ type Pass struct {
 	Range func(ctx context.Context, name string) (exit func(context.Context) error, err error)
 	// Top is how many operators a trace's report lists.
 	Top int
-}
-
-// EngineProfiler starts the profiler the options choose for an engine in
-// the embedded interpreter: vLLM's own, or the direct one.
-func EngineProfiler(in *pyembed.Interpreter, eng *engine.Engine, o Options, dir string) func(context.Context, string) (func(context.Context) error, error) {
-	return func(ctx context.Context, name string) (func(context.Context) error, error) {
-		if o.Backend == VLLM {
-			if err := eng.StartProfile(ctx, name); err != nil {
-				return nil, err
-			}
-			return eng.StopProfile, nil
-		}
-		prof, err := engine.StartProfiler(ctx, in, o.DirectKwargs(dir, name))
-		if err != nil {
-			return nil, err
-		}
-		return prof.Stop, nil
-	}
-}
-
-// EngineRange opens torch.profiler.record_function ranges in the embedded
-// interpreter.
-func EngineRange(in *pyembed.Interpreter) func(context.Context, string) (func(context.Context) error, error) {
-	return func(ctx context.Context, name string) (func(context.Context) error, error) {
-		r, err := engine.EnterRange(ctx, in, name)
-		if err != nil {
-			return nil, err
-		}
-		return r.Exit, nil
-	}
 }
 
 // CheckDir creates dir and proves it writable, so that a profile that could

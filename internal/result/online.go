@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"maps"
 
-	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/loadgen"
 	"github.com/rollbench/rollbench/internal/profile"
+	"github.com/rollbench/rollbench/internal/sys"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -39,7 +39,7 @@ type Online struct {
 	Requests string   `json:"requests_file,omitempty"`
 	Warnings []string `json:"warnings"`
 
-	Environment engine.Environment `json:"environment"`
+	Environment sys.Environment `json:"environment"`
 
 	// Profile is the profiled pass after the measured run, when asked for;
 	// its requests and timings are not in Metrics.

@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/profile"
+	"github.com/rollbench/rollbench/internal/sys"
 	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/workload"
 	"github.com/rollbench/rollbench/workload/dataset"
@@ -63,9 +63,9 @@ type Offline struct {
 	// RolloutMode is how the step reached the engine: sync or async.
 	RolloutMode string `json:"rollout_mode"`
 	// EngineKwargs are exactly the arguments LLM(...) was given.
-	EngineKwargs map[string]any  `json:"engine_kwargs"`
-	Sampling     engine.Sampling `json:"sampling_params"`
-	Timings      Timings         `json:"timings"`
+	EngineKwargs map[string]any    `json:"engine_kwargs"`
+	Sampling     workload.Sampling `json:"sampling_params"`
+	Timings      Timings           `json:"timings"`
 
 	// Dataset describes the prompts when they came from a dataset file.
 	Dataset *dataset.Info `json:"dataset,omitempty"`
@@ -81,10 +81,10 @@ type Offline struct {
 	// Timeline is when each sample finished and what follows from it (the
 	// first measured pass's); EngineCounters are the engine's own metrics
 	// over that pass.
-	Timeline       *metrics.Timeline `json:"timeline,omitempty"`
-	EngineCounters *engine.Counters  `json:"engine_counters,omitempty"`
+	Timeline       *metrics.Timeline       `json:"timeline,omitempty"`
+	EngineCounters *metrics.EngineCounters `json:"engine_counters,omitempty"`
 
-	Environment engine.Environment `json:"environment"`
+	Environment sys.Environment `json:"environment"`
 
 	// Profile is the profiled pass that ran after the measured one, when
 	// asked for; none of its timings enter the figures above.

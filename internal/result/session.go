@@ -1,8 +1,8 @@
 package result
 
 import (
-	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/profile"
+	"github.com/rollbench/rollbench/internal/sys"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -14,10 +14,10 @@ const SessionSchema = "rollbench.profile-session/1"
 type Session struct {
 	Header
 	// SessionFile is the file the steps came from.
-	SessionFile  string             `json:"session_file"`
-	Spec         workload.Spec      `json:"spec"`
-	EngineKwargs map[string]any     `json:"engine_kwargs"`
-	Environment  engine.Environment `json:"environment"`
-	LoadS        float64            `json:"load_s"`
-	Profile      *profile.Record    `json:"profile"`
+	SessionFile  string          `json:"session_file"`
+	Spec         workload.Spec   `json:"spec"`
+	EngineKwargs map[string]any  `json:"engine_kwargs"`
+	Environment  sys.Environment `json:"environment"`
+	LoadS        float64         `json:"load_s"`
+	Profile      *profile.Record `json:"profile"`
 }

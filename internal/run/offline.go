@@ -18,14 +18,6 @@ import (
 	"github.com/rollbench/rollbench/workload/dataset"
 )
 
-// Sampling is the rollout's SamplingParams: verl's sampling (temperature 1,
-// top_p 1) with ignore_eos, unless --eos, so every sample has the asked
-// length and runs compare token for token, as `vllm bench throughput` does.
-// With per-sample requests n is 1 and max_tokens each sample's own.
-func Sampling(r workload.Rollout) engine.Sampling {
-	return engine.Sampling{N: r.N, Temperature: 1.0, TopP: 1.0, IgnoreEOS: !r.EOS, MaxTokens: r.OutputLen}
-}
-
 // OfflineExperiment names a spec for results and reports.
 type OfflineExperiment struct {
 	// Name is the result's file name, MODEL_QUANT by convention.
@@ -47,7 +39,7 @@ func Offline(ctx context.Context, in *pyembed.Interpreter, x OfflineExperiment) 
 		Spec:         spec,
 		RolloutMode:  string(cmp.Or(spec.Rollout.Mode, workload.Sync)),
 		EngineKwargs: engineKwargs(spec),
-		Sampling:     Sampling(spec.Rollout),
+		Sampling:     spec.Rollout.Sampling(),
 		Warnings:     []string{},
 	}
 	profileKwargs(r.EngineKwargs, x.Profile)
@@ -72,7 +64,7 @@ func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline,
 		return err
 	}
 	r.Timings.Import = time.Since(start).Seconds()
-	if err := r.Environment.Supports(spec.Engine.Quant); err != nil {
+	if err := engine.Supports(r.Environment, spec.Engine.Quant); err != nil {
 		return err
 	}
 	if plan != nil && plan.Options.NPU() {
@@ -156,7 +148,7 @@ func openWarm(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, f
 		return nil, load, errors.Join(err, closeEngine(ctx, eng, r))
 	}
 	start = time.Now()
-	if _, err := eng.Generate(ctx, warm, Sampling(spec.Rollout)); err != nil {
+	if _, err := eng.Generate(ctx, warm, spec.Rollout.Sampling()); err != nil {
 		return nil, load, errors.Join(fmt.Errorf("warm-up: %w", err), closeEngine(ctx, eng, r))
 	}
 	if first {
@@ -185,7 +177,7 @@ func closeEngine(ctx context.Context, eng *engine.Engine, r *result.Offline) err
 // measuredPass runs one measured pass. The first pass gives the result its
 // figures, timeline and counters; every pass is a repetition.
 func measuredPass(ctx context.Context, eng *engine.Engine, prompts [][]int, r *result.Offline, rep result.Repetition) error {
-	s, err := measureStep(ctx, eng, r.Spec, prompts, Sampling(r.Spec.Rollout))
+	s, err := measureStep(ctx, eng, r.Spec, prompts, r.Spec.Rollout.Sampling())
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ const gaugeEvery = 100 * time.Millisecond
 type pass struct {
 	gen *engine.Generation
 	// gauges are nil when the step ran as one LLM.generate.
-	gauges *engine.Gauges
+	gauges *metrics.EngineGauges
 	// asked is every sample's max_tokens, in sample order.
 	asked []int
 	// perPrompt is true when each request carried a prompt's n samples.
@@ -67,7 +67,7 @@ type pass struct {
 // need a max_tokens per sample, which one request with n > 1 cannot carry,
 // so sync then submits every sample as its own request (n 1) in one
 // LLM.generate; async always does, through the engine's step loop.
-func measureOffline(ctx context.Context, eng *engine.Engine, r workload.Rollout, maxModelLen int, prompts [][]int, base engine.Sampling) (*pass, error) {
+func measureOffline(ctx context.Context, eng *engine.Engine, r workload.Rollout, maxModelLen int, prompts [][]int, base workload.Sampling) (*pass, error) {
 	p := &pass{asked: r.SampleLengths()}
 	if r.VerlMaxTokens {
 		for i := range p.asked {
@@ -82,7 +82,7 @@ func measureOffline(ctx context.Context, eng *engine.Engine, r workload.Rollout,
 		return p, err
 	}
 	each := make([][]int, len(p.asked))
-	params := make([]engine.Sampling, len(p.asked))
+	params := make([]workload.Sampling, len(p.asked))
 	for i, n := range p.asked {
 		each[i] = prompts[i/r.N]
 		params[i] = base
@@ -144,11 +144,11 @@ func (p *pass) timesSource() string {
 // byPrompt regroups per-sample requests (n each, in prompt order) into one
 // request per prompt, so that counts and rates mean the same in every mode:
 // a prompt and its tokens count once, however many requests carried it.
-func byPrompt(reqs []engine.Request, n int) []engine.Request {
-	var out []engine.Request
+func byPrompt(reqs []metrics.Request, n int) []metrics.Request {
+	var out []metrics.Request
 	for i, r := range reqs {
 		if i%n == 0 {
-			out = append(out, engine.Request{PromptTokens: r.PromptTokens})
+			out = append(out, metrics.Request{PromptTokens: r.PromptTokens})
 		}
 		last := &out[len(out)-1]
 		last.Completions = append(last.Completions, r.Completions...)
@@ -162,14 +162,14 @@ type step struct {
 	tokens   metrics.Tokens
 	warnings []string
 	timeline metrics.Timeline
-	counters engine.Counters
+	counters metrics.EngineCounters
 	// perSample is true when every sample was its own request (n 1).
 	perSample bool
 }
 
 // measureStep runs one measured pass and reads what it produced: counts,
 // warnings, the timeline and the engine's counters around it.
-func measureStep(ctx context.Context, eng *engine.Engine, spec workload.Spec, prompts [][]int, sampling engine.Sampling) (*step, error) {
+func measureStep(ctx context.Context, eng *engine.Engine, spec workload.Spec, prompts [][]int, sampling workload.Sampling) (*step, error) {
 	before, err := eng.Metrics(ctx)
 	if err != nil {
 		return nil, err
@@ -205,6 +205,6 @@ func measureStep(ctx context.Context, eng *engine.Engine, spec workload.Spec, pr
 	if s.timeline, err = metrics.NewTimeline(samples, s.gen.Elapsed.Seconds(), p.timesSource()); err != nil {
 		return nil, err
 	}
-	s.counters = engine.NewCounters(before, after, p.gauges)
+	s.counters = metrics.NewEngineCounters(before, after, p.gauges)
 	return s, nil
 }

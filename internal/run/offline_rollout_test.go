@@ -4,21 +4,21 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/rollbench/rollbench/internal/engine"
+	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/workload"
 )
 
 func TestByPrompt(t *testing.T) {
-	c := func(tokens int) []engine.Completion { return []engine.Completion{{OutputTokens: tokens}} }
-	req := func(prompt int, tokens ...int) engine.Request {
-		r := engine.Request{PromptTokens: prompt}
+	c := func(tokens int) []metrics.Completion { return []metrics.Completion{{OutputTokens: tokens}} }
+	req := func(prompt int, tokens ...int) metrics.Request {
+		r := metrics.Request{PromptTokens: prompt}
 		for _, n := range tokens {
 			r.Completions = append(r.Completions, c(n)...)
 		}
 		return r
 	}
-	got := byPrompt([]engine.Request{req(8, 1), req(8, 2), req(9, 3), req(9, 4)}, 2)
-	want := []engine.Request{req(8, 1, 2), req(9, 3, 4)}
+	got := byPrompt([]metrics.Request{req(8, 1), req(8, 2), req(9, 3), req(9, 4)}, 2)
+	want := []metrics.Request{req(8, 1, 2), req(9, 3, 4)}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("byPrompt = %+v, want %+v", got, want)
 	}

@@ -86,7 +86,7 @@ func runOnline(ctx context.Context, in *pyembed.Interpreter, x OnlineExperiment,
 	if r.Environment, err = engine.Describe(ctx, in); err != nil {
 		return err
 	}
-	if err := r.Environment.Supports(spec.Engine.Quant); err != nil {
+	if err := engine.Supports(r.Environment, spec.Engine.Quant); err != nil {
 		return err
 	}
 	vocab, err := workload.ReadVocabulary(spec.Engine.Model)

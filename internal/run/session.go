@@ -26,14 +26,14 @@ func offlineProfilePass(ctx context.Context, in *pyembed.Interpreter, eng *engin
 	rec.EngineCoreInProcess = plan.EngineCoreInProcess
 	pass := profile.Pass{
 		Options: plan.Options, Dir: plan.Dir, Rollout: rollout, Top: plan.Top,
-		Start: profile.EngineProfiler(in, eng, plan.Options, plan.Dir),
-		Range: profile.EngineRange(in),
+		Start: engineProfiler(in, eng, plan.Options, plan.Dir),
+		Range: engineRange(in),
 		Generate: func(ctx context.Context, ro workload.Rollout) error {
 			prompts, err := ro.Prompts(vocab.Size, vocab.Special)
 			if err != nil {
 				return err
 			}
-			_, err = eng.Generate(ctx, prompts, Sampling(ro))
+			_, err = eng.Generate(ctx, prompts, ro.Sampling())
 			return err
 		},
 	}
@@ -63,7 +63,7 @@ func runSession(ctx context.Context, in *pyembed.Interpreter, r *result.Session,
 	if r.Environment, err = engine.Describe(ctx, in); err != nil {
 		return err
 	}
-	if err := r.Environment.Supports(r.Spec.Engine.Quant); err != nil {
+	if err := engine.Supports(r.Environment, r.Spec.Engine.Quant); err != nil {
 		return err
 	}
 	if plan.Options.NPU() {

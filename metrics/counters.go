@@ -1,10 +1,31 @@
-package engine
+package metrics
 
-// Counters are what the engine's own metrics say about one measured pass:
+// EngineGauges are the engine's instantaneous figures, as get_metrics reports
+// them, sampled between engine steps.
+type EngineGauges struct {
+	Samples int `json:"samples"`
+	// ReadS is the time spent reading them, inside the makespan.
+	ReadS           float64 `json:"read_s"`
+	RunningPeak     float64 `json:"running_peak"`
+	WaitingPeak     float64 `json:"waiting_peak"`
+	KVCacheUsagePct float64 `json:"kv_cache_usage_peak_pct"`
+}
+
+// The get_metrics names the counters and gauges come from.
+const (
+	VLLMRunning       = "vllm:num_requests_running"
+	VLLMWaiting       = "vllm:num_requests_waiting"
+	VLLMKVUsage       = "vllm:kv_cache_usage_perc"
+	VLLMPreemptions   = "vllm:num_preemptions"
+	VLLMPrefixHits    = "vllm:prefix_cache_hits"
+	VLLMPrefixQueries = "vllm:prefix_cache_queries"
+)
+
+// EngineCounters are what the engine's own metrics say about one measured pass:
 // counters as the difference of get_metrics() after and before it, peaks of
 // gauges sampled during it. A figure the pass could not measure is null and
 // named, with the reason, in Unavailable.
-type Counters struct {
+type EngineCounters struct {
 	Preemptions        *float64 `json:"preemptions"`
 	PrefixCacheQueries *float64 `json:"prefix_cache_queries"`
 	PrefixCacheHits    *float64 `json:"prefix_cache_hits"`
@@ -20,11 +41,11 @@ type Counters struct {
 	Unavailable  []string `json:"unavailable"`
 }
 
-// NewCounters compares two get_metrics snapshots; gauges are the samples
+// NewEngineCounters compares two get_metrics snapshots; gauges are the samples
 // taken between engine steps, nil when the pass ran inside one call that
 // nothing could interrupt (LLM.generate).
-func NewCounters(before, after map[string]float64, gauges *Gauges) Counters {
-	c := Counters{Unavailable: []string{}}
+func NewEngineCounters(before, after map[string]float64, gauges *EngineGauges) EngineCounters {
+	c := EngineCounters{Unavailable: []string{}}
 	delta := func(name, field string) *float64 {
 		a, okA := after[name]
 		b, okB := before[name]
@@ -35,9 +56,9 @@ func NewCounters(before, after map[string]float64, gauges *Gauges) Counters {
 		d := a - b
 		return &d
 	}
-	c.Preemptions = delta(MetricPreemptions, "preemptions")
-	c.PrefixCacheQueries = delta(MetricPrefixQuery, "prefix_cache_queries")
-	c.PrefixCacheHits = delta(MetricPrefixHits, "prefix_cache_hits")
+	c.Preemptions = delta(VLLMPreemptions, "preemptions")
+	c.PrefixCacheQueries = delta(VLLMPrefixQueries, "prefix_cache_queries")
+	c.PrefixCacheHits = delta(VLLMPrefixHits, "prefix_cache_hits")
 	switch {
 	case c.PrefixCacheQueries == nil || c.PrefixCacheHits == nil:
 		c.Unavailable = append(c.Unavailable, "prefix_cache_hit_rate: needs both prefix cache counters")
@@ -59,9 +80,9 @@ func NewCounters(before, after map[string]float64, gauges *Gauges) Counters {
 		value float64
 		dst   **float64
 	}{
-		{MetricKVUsage, "kv_cache_usage_peak_pct", gauges.KVCacheUsagePct, &c.KVCacheUsagePeak},
-		{MetricRunning, "running_peak", gauges.RunningPeak, &c.RunningPeak},
-		{MetricWaiting, "waiting_peak", gauges.WaitingPeak, &c.WaitingPeak},
+		{VLLMKVUsage, "kv_cache_usage_peak_pct", gauges.KVCacheUsagePct, &c.KVCacheUsagePeak},
+		{VLLMRunning, "running_peak", gauges.RunningPeak, &c.RunningPeak},
+		{VLLMWaiting, "waiting_peak", gauges.WaitingPeak, &c.WaitingPeak},
 	} {
 		if _, ok := after[g.name]; !ok {
 			c.Unavailable = append(c.Unavailable, g.field+": this vLLM build does not export "+g.name)

@@ -1,4 +1,4 @@
-package profile
+package run
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rollbench/rollbench/internal/profile"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/python"
 	"github.com/rollbench/rollbench/workload"
@@ -46,23 +47,23 @@ func TestDirectPass(t *testing.T) {
 			return err
 		})
 	}
-	opts := Options{Backend: Direct, Activities: []string{"cpu"}}
-	newPass := func(dir string, generate func(context.Context, workload.Rollout) error) *Pass {
-		return &Pass{Options: opts, Dir: dir, Rollout: workload.Default().Rollout, Generate: generate,
-			Start: EngineProfiler(in, nil, opts, dir), Range: EngineRange(in), Top: 5}
+	opts := profile.Options{Backend: profile.Direct, Activities: []string{"cpu"}}
+	newPass := func(dir string, generate func(context.Context, workload.Rollout) error) *profile.Pass {
+		return &profile.Pass{Options: opts, Dir: dir, Rollout: workload.Default().Rollout, Generate: generate,
+			Start: engineProfiler(in, nil, opts, dir), Range: engineRange(in), Top: 5}
 	}
-	steps := []Step{{Action: Start, Name: "a", Line: 1}, {Action: Generate, Shape: &Shape{InputLen: 8, Range: "matmul"}, Line: 2}, {Action: Stop, Line: 3}}
+	steps := []profile.Step{{Action: profile.Start, Name: "a", Line: 1}, {Action: profile.Generate, Shape: &profile.Shape{InputLen: 8, Range: "matmul"}, Line: 2}, {Action: profile.Stop, Line: 3}}
 
 	t.Run("trace", func(t *testing.T) {
 		dir := t.TempDir()
-		var rec Record
+		var rec profile.Record
 		if err := newPass(dir, matmul).Run(ctx, steps, &rec); err != nil {
 			t.Fatal(err)
 		}
 		if len(rec.Steps) != 3 || len(rec.Traces) != 1 {
 			t.Fatalf("record: %d steps, %d traces", len(rec.Steps), len(rec.Traces))
 		}
-		events, err := ReadTrace(rec.Traces[0].Path)
+		events, err := profile.ReadTrace(rec.Traces[0].Path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +91,7 @@ func TestDirectPass(t *testing.T) {
 			}
 			return os.WriteFile(dir, nil, 0o644)
 		}
-		var rec Record
+		var rec profile.Record
 		err := newPass(dir, replaceDir).Run(ctx, steps, &rec)
 		if err == nil || !strings.Contains(err.Error(), "step stop on line 3: stop profiler: stop(): RuntimeError: Can't create directory: "+dir) {
 			t.Fatalf("error = %v", err)
