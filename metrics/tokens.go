@@ -1,5 +1,7 @@
 // Package metrics turns what the engine returned into counts, rates and
-// statistics, and says where they differ from what was asked.
+// statistics, and says where they differ from what was asked: token
+// accounting, the timeline of a rollout step, and the confidence of
+// repeated measurements. It needs no interpreter.
 package metrics
 
 import (
@@ -8,8 +10,6 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/stat"
-
-	"github.com/rollbench/rollbench/engine"
 )
 
 // Tokens counts a generation from the engine's own outputs.
@@ -61,7 +61,7 @@ func Summarize(xs []float64) Summary {
 }
 
 // Count tallies the requests of one generate call.
-func Count(reqs []engine.Request) Tokens {
+func Count(reqs []Request) Tokens {
 	t := Tokens{Prompts: len(reqs), FinishReasons: map[string]int{}}
 	var lens []float64
 	for _, r := range reqs {

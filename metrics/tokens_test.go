@@ -5,20 +5,18 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/rollbench/rollbench/engine"
 )
 
-func req(prompt int, outs ...int) engine.Request {
-	r := engine.Request{PromptTokens: prompt}
+func req(prompt int, outs ...int) Request {
+	r := Request{PromptTokens: prompt}
 	for _, o := range outs {
-		r.Completions = append(r.Completions, engine.Completion{OutputTokens: o, FinishReason: "length"})
+		r.Completions = append(r.Completions, Completion{OutputTokens: o, FinishReason: "length"})
 	}
 	return r
 }
 
 func TestCountAndRates(t *testing.T) {
-	reqs := []engine.Request{req(512, 256, 256), req(512, 256, 256)}
+	reqs := []Request{req(512, 256, 256), req(512, 256, 256)}
 	reqs[1].Completions[1].FinishReason = "stop"
 	tok := Count(reqs)
 	if tok.Prompts != 2 || tok.Sequences != 4 || tok.PromptTokens != 1024 || tok.OutputTokens != 1024 {
@@ -41,17 +39,17 @@ func TestCheck(t *testing.T) {
 	want := Expected{Prompts: 2, N: 2, InputLen: 512, OutputLen: 256, ExactOutput: true}
 	for _, tc := range []struct {
 		name  string
-		reqs  []engine.Request
+		reqs  []Request
 		warns []string
 	}{
-		{"as asked", []engine.Request{req(512, 256, 256), req(512, 256, 256)}, nil},
-		{"short completion", []engine.Request{req(512, 256, 200), req(512, 256, 256)},
+		{"as asked", []Request{req(512, 256, 256), req(512, 256, 256)}, nil},
+		{"short completion", []Request{req(512, 256, 200), req(512, 256, 256)},
 			[]string{"engine returned 968 output tokens, want 4 sequences x 256 = 1024 with ignore_eos (lengths 200..256)"}},
-		{"missing sample", []engine.Request{req(512, 256), req(512, 256, 256)},
+		{"missing sample", []Request{req(512, 256), req(512, 256, 256)},
 			[]string{"engine returned 3 sequences, want 2 prompts x n=2 = 4"}},
-		{"prompt truncated", []engine.Request{req(500, 256, 256), req(512, 256, 256)},
+		{"prompt truncated", []Request{req(500, 256, 256), req(512, 256, 256)},
 			[]string{"engine saw 1012 prompt tokens, want 2 prompts x 512 = 1024"}},
-		{"missing prompt", []engine.Request{req(512, 256, 256)},
+		{"missing prompt", []Request{req(512, 256, 256)},
 			[]string{"engine returned 1 request outputs for 2 prompts", "engine returned 2 sequences, want 2 prompts x n=2 = 4"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,16 +66,16 @@ func TestCheck(t *testing.T) {
 	}
 	free := want
 	free.ExactOutput = false
-	if w := Count([]engine.Request{req(512, 256, 3), req(512, 1, 256)}).Check(free); len(w) != 0 {
+	if w := Count([]Request{req(512, 256, 3), req(512, 1, 256)}).Check(free); len(w) != 0 {
 		t.Errorf("stopping early is not an anomaly without ignore_eos: %q", w)
 	}
 	// Dataset prompts: lengths differ, their total is what counts.
 	data := want
 	data.PromptTokens = 180
-	if w := Count([]engine.Request{req(100, 256, 256), req(80, 256, 256)}).Check(data); len(w) != 0 {
+	if w := Count([]Request{req(100, 256, 256), req(80, 256, 256)}).Check(data); len(w) != 0 {
 		t.Errorf("dataset prompts as drawn: %q", w)
 	}
-	w := Count([]engine.Request{req(100, 256, 256), req(70, 256, 256)}).Check(data)
+	w := Count([]Request{req(100, 256, 256), req(70, 256, 256)}).Check(data)
 	if len(w) != 1 || w[0] != "engine saw 170 prompt tokens, want the 180 of the dataset's prompts" {
 		t.Errorf("dataset prompts cut short: %q", w)
 	}

@@ -12,7 +12,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/rollbench/rollbench/dataset"
+	"github.com/rollbench/rollbench/workload/dataset"
 )
 
 // Quantization names the checkpoint variant being measured.

@@ -23,7 +23,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/rollbench/rollbench/cmd/internal/sidebyside"
-	"github.com/rollbench/rollbench/hostinfo"
+	"github.com/rollbench/rollbench/internal/sys"
 )
 
 func main() { sidebyside.Main("bench-offline", run) }
@@ -195,7 +195,7 @@ func describe(ctx context.Context, o options) (environment, error) {
 		return env, err
 	}
 	env.Rollbench, env.VLLM, env.Torch, env.Python, env.CPU = r.Rollbench, r.Environment.VLLM, r.Environment.Torch, r.Environment.Python, r.Environment.CPUModel
-	env.MemoryGiB = hostinfo.MemoryGiB()
+	env.MemoryGiB = sys.MemoryGiB()
 	return env, nil
 }
 

@@ -23,8 +23,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/rollbench/rollbench/cmd/internal/sidebyside"
-	"github.com/rollbench/rollbench/hostinfo"
-	"github.com/rollbench/rollbench/loadgen"
+	"github.com/rollbench/rollbench/internal/loadgen"
+	"github.com/rollbench/rollbench/internal/sys"
 )
 
 func main() { sidebyside.Main("bench-online", run) }
@@ -239,7 +239,7 @@ func waitHealthy(base string) error {
 func write(o options, samples []sample) error {
 	env := map[string]string{
 		"date":  time.Now().UTC().Format(time.RFC3339),
-		"cpu":   hostinfo.CPUModel(),
+		"cpu":   sys.CPUModel(),
 		"cores": strconv.Itoa(runtime.NumCPU()),
 		"go":    runtime.Version(),
 	}

@@ -6,10 +6,10 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/rollbench/rollbench/config"
-	"github.com/rollbench/rollbench/engine"
-	"github.com/rollbench/rollbench/result"
+	"github.com/rollbench/rollbench/internal/engine"
+	"github.com/rollbench/rollbench/internal/result"
 	"github.com/rollbench/rollbench/workload"
+	"github.com/rollbench/rollbench/workload/config"
 )
 
 // checklist prints one line per step, and what to do about a failed one.

@@ -13,12 +13,11 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/rollbench/rollbench/dataset"
-	"github.com/rollbench/rollbench/loadgen"
-	"github.com/rollbench/rollbench/offline"
-	"github.com/rollbench/rollbench/online"
-	"github.com/rollbench/rollbench/profile"
+	"github.com/rollbench/rollbench/internal/loadgen"
+	"github.com/rollbench/rollbench/internal/profile"
+	runner "github.com/rollbench/rollbench/internal/run"
 	"github.com/rollbench/rollbench/workload"
+	"github.com/rollbench/rollbench/workload/dataset"
 )
 
 // errHelp ends a run that only printed help.
@@ -62,7 +61,7 @@ type offlineOptions struct {
 func (o offlineOptions) experiment(name, modelName string, spec workload.Spec) experiment {
 	x := experiment{Name: name, ModelName: modelName, Spec: spec, Profile: forExperiment(o.profile, name)}
 	if o.online {
-		x.Online = &online.Options{Mode: loadgen.Mode(o.mode), MaxConcurrency: o.maxConcurrency, RequestRate: o.requestRate, Port: o.port,
+		x.Online = &runner.OnlineOptions{Mode: loadgen.Mode(o.mode), MaxConcurrency: o.maxConcurrency, RequestRate: o.requestRate, Port: o.port,
 			ReadyTimeout: o.serverTimeout, ServerArgs: o.serverArgs, LogDir: o.logDir, Profile: x.Profile}
 		x.Profile = nil // the server's, not the offline engine's
 		if o.saveRequests {
@@ -329,7 +328,7 @@ func applyRollout(spec *workload.Spec, fs *pflag.FlagSet, mode, preset, lengthDi
 	r, e := &spec.Rollout, &spec.Engine
 	switch preset {
 	case "":
-	case offline.PresetVerlAsync:
+	case runner.PresetVerlAsync:
 		r.Preset, r.VerlMaxTokens = preset, true
 		if !fs.Changed("rollout-mode") {
 			mode = string(workload.Async)
@@ -338,7 +337,7 @@ func applyRollout(spec *workload.Spec, fs *pflag.FlagSet, mode, preset, lengthDi
 			e.MaxNumSeqs = 256
 		}
 	default:
-		return usagef("--preset must be %s, got %q", offline.PresetVerlAsync, preset)
+		return usagef("--preset must be %s, got %q", runner.PresetVerlAsync, preset)
 	}
 	r.Mode = workload.Mode(mode)
 	if lengthDist == "" {

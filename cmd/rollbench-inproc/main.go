@@ -13,7 +13,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/rollbench/rollbench/proctree"
+	"github.com/rollbench/rollbench/internal/sys"
 )
 
 // Set at build time (Makefile): the interpreter the binary was linked
@@ -32,12 +32,12 @@ func main() {
 		fmt.Fprintf(os.Stderr, "rollbench-inproc: %s: stopping the engine (again to kill it)\n", name)
 		cancel(fmt.Errorf("interrupted by %s", name))
 		<-signals
-		proctree.Kill(os.Getpid(), syscall.SIGKILL)
+		sys.KillTree(os.Getpid(), syscall.SIGKILL)
 		os.Exit(130)
 	}()
 	err := run(ctx, os.Args[1:], reserveStdout(), os.Stderr)
 	// Whatever happened, no engine process outlives this one.
-	proctree.Kill(os.Getpid(), syscall.SIGKILL)
+	sys.KillTree(os.Getpid(), syscall.SIGKILL)
 	os.Exit(exitCode(err, os.Stderr))
 }
 

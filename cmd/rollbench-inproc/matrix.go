@@ -12,24 +12,23 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/rollbench/rollbench/config"
-	"github.com/rollbench/rollbench/matrix"
-	"github.com/rollbench/rollbench/plots"
-	"github.com/rollbench/rollbench/report"
-	"github.com/rollbench/rollbench/tinymodel"
+	"github.com/rollbench/rollbench/internal/engine"
+	"github.com/rollbench/rollbench/internal/report"
+	runner "github.com/rollbench/rollbench/internal/run"
 	"github.com/rollbench/rollbench/workload"
+	"github.com/rollbench/rollbench/workload/config"
 )
 
 // plan turns the selected combinations of a models file into experiments,
 // each with the command line's workload and the model's own settings. A
 // spec that cannot be valid is a usage error before anything runs; a
 // checkpoint that is missing fails its row only.
-func plan(o offlineOptions, f *config.File) ([]matrix.Planned, error) {
+func plan(o offlineOptions, f *config.File) ([]runner.Planned, error) {
 	combos, err := f.Select(o.models, o.quants, o.modelBase)
 	if err != nil {
 		return nil, usageError{err}
 	}
-	var out []matrix.Planned
+	var out []runner.Planned
 	for _, c := range combos {
 		spec := o.spec
 		spec.Engine.Quant = c.Quant
@@ -40,12 +39,12 @@ func plan(o offlineOptions, f *config.File) ([]matrix.Planned, error) {
 		if c.MaxModelLen > 0 {
 			spec.Engine.MaxModelLen = c.MaxModelLen
 		}
-		p := matrix.Planned{Name: c.Name(), ModelName: c.Model, Spec: spec}
+		p := runner.Planned{Name: c.Name(), ModelName: c.Model, Spec: spec}
 		switch {
 		case !c.Configured:
 			p.Skip = fmt.Sprintf("%s is not configured for %s", c.Quant, c.Model)
 		case c.Path == config.Builtin:
-			if !slices.Contains(tinymodel.Variants, c.Quant) {
+			if !slices.Contains(engine.TinyModelVariants, c.Quant) {
 				p.Skip = fmt.Sprintf("the built-in tiny model has no %s variant", c.Quant)
 			}
 		default:
@@ -76,7 +75,7 @@ func runMatrix(ctx context.Context, o offlineOptions, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("find own executable: %w", err)
 	}
-	outcome, runErr := matrix.Run(ctx, matrix.Options{
+	outcome, runErr := runner.Matrix(ctx, runner.MatrixOptions{
 		Command:   []string{self, "run-experiment", "--python", o.python},
 		OutputDir: o.outputDir,
 		LogDir:    o.logDir,
@@ -113,7 +112,7 @@ func summarize(dir string, expected []report.Key, w io.Writer, show report.Repor
 		return fmt.Errorf("summarize %s: %w", dir, err)
 	}
 	s := report.Build(rows, problems, expected)
-	if s.Plots, err = plots.Write(dir, s); err != nil {
+	if s.Plots, err = report.WritePlots(dir, s); err != nil {
 		return fmt.Errorf("summarize %s: %w", dir, err)
 	}
 	if err := report.WriteFiles(dir, s); err != nil {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/rollbench/rollbench/mockserver"
+	"github.com/rollbench/rollbench/internal/mockserver"
 )
 
 const mockServerUsage = `Usage: rollbench-inproc mock-server [--port 8000] [--tokens-per-second 0] [--ttft 0s]

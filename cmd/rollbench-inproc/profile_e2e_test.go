@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rollbench/rollbench/profile"
+	"github.com/rollbench/rollbench/internal/profile"
 )
 
 // profileRollout is smallRollout with a smaller profiled pass: 1 prompt x

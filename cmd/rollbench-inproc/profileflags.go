@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/rollbench/rollbench/profile"
-	"github.com/rollbench/rollbench/result"
+	"github.com/rollbench/rollbench/internal/profile"
+	"github.com/rollbench/rollbench/internal/result"
 )
 
 // profileFlags are the command line of the profiled pass.

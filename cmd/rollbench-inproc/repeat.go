@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/rollbench/rollbench/confidence"
-	"github.com/rollbench/rollbench/dataset"
-	"github.com/rollbench/rollbench/result"
+	"github.com/rollbench/rollbench/internal/result"
+	"github.com/rollbench/rollbench/metrics"
+	"github.com/rollbench/rollbench/workload/dataset"
 )
 
 // printDataset says where a run's prompts came from and how they fit.
@@ -28,7 +28,7 @@ func printConfidence(w io.Writer, c *result.Confidence) {
 	if c == nil {
 		return
 	}
-	line := func(name, unit string, e confidence.Estimate) {
+	line := func(name, unit string, e metrics.Estimate) {
 		fmt.Fprintf(w, "  %-11s %.3f %s ± %.1f%% (95%% CI %.3f..%.3f, std %.3f, CV %.1f%%, n=%d)\n",
 			name, e.Mean, unit, 100*e.HalfWidth(), e.Low, e.High, e.Std, 100*e.CV, e.N)
 	}

@@ -11,12 +11,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rollbench/rollbench/confidence"
+	"github.com/rollbench/rollbench/metrics"
 )
 
 // verlParquet is the fixture written in verl's format: 12 gsm8k-like rows,
 // 71 to 197 tokens once the tiny model's chat template is applied.
-const verlParquet = "../../dataset/testdata/gsm8k_sample.parquet"
+const verlParquet = "../../workload/dataset/testdata/gsm8k_sample.parquet"
 
 // TestDatasetTooLong refuses, before loading any engine, a dataset whose
 // every prompt is over --input-len once filtered.
@@ -109,7 +109,7 @@ func TestDatasetRepeatMatrix(t *testing.T) {
 		for _, rep := range reps {
 			samples[q] = append(samples[q], rep.(map[string]any)["output_tokens_per_second"].(float64))
 		}
-		est := confidence.Describe(samples[q])
+		est := metrics.NewEstimate(samples[q])
 		for key, want := range map[string]float64{"n": 3, "mean": est.Mean, "ci95_low": est.Low, "ci95_high": est.High} {
 			if got := lookup(res, "confidence.output_tokens_per_second."+key); got != want {
 				t.Errorf("%s: confidence.output_tokens_per_second.%s = %v, want %v", q, key, got, want)
@@ -119,7 +119,7 @@ func TestDatasetRepeatMatrix(t *testing.T) {
 
 	// The summary marks the speedup as the Welch test over the two
 	// results' repetitions says.
-	c, ok := confidence.Compare(samples["w8a8"], samples["bf16"])
+	c, ok := metrics.Compare(samples["w8a8"], samples["bf16"])
 	if !ok {
 		t.Fatalf("no comparison of %v and %v", samples["w8a8"], samples["bf16"])
 	}

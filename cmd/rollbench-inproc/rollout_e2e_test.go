@@ -8,20 +8,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rollbench/rollbench/engine"
 	"github.com/rollbench/rollbench/metrics"
-	"github.com/rollbench/rollbench/timeline"
 	"github.com/rollbench/rollbench/workload"
 )
 
 // rolloutResult is the part of a result this test reads.
 type rolloutResult struct {
 	Status       string
-	RolloutMode  string            `json:"rollout_mode"`
-	Timeline     timeline.Timeline `json:"timeline"`
-	EngineKwargs map[string]any    `json:"engine_kwargs"`
-	Counters     engine.Counters   `json:"engine_counters"`
-	Tokens       metrics.Tokens    `json:"tokens"`
+	RolloutMode  string                 `json:"rollout_mode"`
+	Timeline     metrics.Timeline       `json:"timeline"`
+	EngineKwargs map[string]any         `json:"engine_kwargs"`
+	Counters     metrics.EngineCounters `json:"engine_counters"`
+	Tokens       metrics.Tokens         `json:"tokens"`
 	Warnings     []string
 }
 

@@ -13,14 +13,13 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/rollbench/rollbench/loadgen"
-	"github.com/rollbench/rollbench/offline"
-	"github.com/rollbench/rollbench/online"
-	"github.com/rollbench/rollbench/profile"
+	"github.com/rollbench/rollbench/internal/engine"
+	"github.com/rollbench/rollbench/internal/loadgen"
+	"github.com/rollbench/rollbench/internal/profile"
+	"github.com/rollbench/rollbench/internal/result"
+	runner "github.com/rollbench/rollbench/internal/run"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/python"
-	"github.com/rollbench/rollbench/result"
-	"github.com/rollbench/rollbench/tinymodel"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -69,7 +68,7 @@ type experiment struct {
 	ModelName string        `json:"model_name"`
 	Spec      workload.Spec `json:"spec"`
 	// Online, when set, runs the experiment through vllm serve.
-	Online *online.Options `json:"online,omitempty"`
+	Online *runner.OnlineOptions `json:"online,omitempty"`
 	// Profile, when set, adds a profiled pass after the measured one.
 	Profile *profile.Plan `json:"profile,omitempty"`
 }
@@ -106,7 +105,7 @@ func runSingle(ctx context.Context, o offlineOptions, stdout io.Writer) error {
 // a *result.Online.
 func runAndSave(ctx context.Context, in *pyembed.Interpreter, x experiment, path string) (any, error) {
 	if x.Spec.Engine.Model == "" {
-		model, err := tinymodel.Ensure(ctx, in, cacheDir(), x.Spec.Engine.Quant)
+		model, err := engine.EnsureTinyModel(ctx, in, cacheDir(), x.Spec.Engine.Quant)
 		if err != nil {
 			return nil, err
 		}
@@ -115,13 +114,13 @@ func runAndSave(ctx context.Context, in *pyembed.Interpreter, x experiment, path
 	var res any
 	var runErr error
 	if x.Online != nil {
-		r, err := online.Run(ctx, in, online.Experiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Options: *x.Online})
+		r, err := runner.Online(ctx, in, runner.OnlineExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Options: *x.Online})
 		if r == nil {
 			return nil, err
 		}
 		r.Rollbench, res, runErr = version, r, err
 	} else {
-		r, err := offline.Run(ctx, in, offline.Experiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Profile: x.Profile})
+		r, err := runner.Offline(ctx, in, runner.OfflineExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Profile: x.Profile})
 		if r == nil {
 			return nil, err
 		}
@@ -292,7 +291,7 @@ func runTinyModel(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := tinymodel.Write(ctx, in, dir, q); err != nil {
+	if err := engine.WriteTinyModel(ctx, in, dir, q); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote the tiny %s model to %s\n", q, dir)

@@ -8,10 +8,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/rollbench/rollbench/offline"
-	"github.com/rollbench/rollbench/profile"
-	"github.com/rollbench/rollbench/result"
-	"github.com/rollbench/rollbench/tinymodel"
+	"github.com/rollbench/rollbench/internal/engine"
+	"github.com/rollbench/rollbench/internal/profile"
+	"github.com/rollbench/rollbench/internal/result"
+	runner "github.com/rollbench/rollbench/internal/run"
 )
 
 const sessionUsage = `Usage: rollbench-inproc profile --session FILE [flags]
@@ -71,7 +71,7 @@ func runProfileSession(ctx context.Context, args []string, stdout io.Writer) err
 	defer finalize(in)
 	if o.spec.Engine.Model == "" {
 		o.modelName = "tiny"
-		if o.spec.Engine.Model, err = tinymodel.Ensure(ctx, in, cacheDir(), o.spec.Engine.Quant); err != nil {
+		if o.spec.Engine.Model, err = engine.EnsureTinyModel(ctx, in, cacheDir(), o.spec.Engine.Quant); err != nil {
 			return err
 		}
 	}
@@ -80,7 +80,7 @@ func runProfileSession(ctx context.Context, args []string, stdout io.Writer) err
 	}
 	abs, _ := filepath.Abs(file)
 	plan = forExperiment(plan, o.name)
-	res, runErr := offline.RunSession(ctx, in, offline.Experiment{Name: o.name, ModelName: o.modelName, Spec: o.spec, Profile: plan}, abs)
+	res, runErr := runner.Session(ctx, in, runner.OfflineExperiment{Name: o.name, ModelName: o.modelName, Spec: o.spec, Profile: plan}, abs)
 	res.Rollbench = version
 	// Beside the traces, not among the measured results that summaries read.
 	path := filepath.Join(plan.Dir, strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))+".session.json")

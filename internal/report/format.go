@@ -1,0 +1,494 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/rollbench/rollbench/metrics"
+)
+
+// Reporter writes a summary in one format.
+type Reporter func(w io.Writer, s Summary) error
+
+var (
+	_ Reporter = Text
+	_ Reporter = CSV
+	_ Reporter = Markdown
+)
+
+// column is a column of the text and Markdown tables; numbers align right.
+type column struct {
+	name    string
+	numeric bool
+}
+
+var (
+	leadColumns = []column{{"model", false}, {"quant", false}, {"status", false},
+		{"output tok/s", true}, {"elapsed s", true}, {"req/s", true}, {"seq/s", true}, {"speedup vs bf16", false}}
+	// e2elColumns follow when a row has E2EL figures.
+	e2elColumns = []column{{"E2EL mean ms", true}, {"E2EL p99 ms", true}, {"E2EL speedup vs bf16", false}}
+	notesColumn = column{"notes", false}
+)
+
+// hasE2EL reports whether an ok row of s has E2EL figures, for which the
+// reports add columns.
+func hasE2EL(s Summary) bool {
+	for _, e := range s.Rows {
+		if e.Status == StatusOK && (e.MeanE2ELms != nil || e.P99E2ELms != nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasSamples reports whether an ok row of s was measured more than once,
+// for which the reports show intervals.
+func hasSamples(s Summary) bool {
+	for _, e := range s.Rows {
+		if e.Status == StatusOK && e.Samples != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// totalMark flags a speedup computed on total rather than output tok/s.
+const totalMark = "¹"
+
+// Text writes an aligned table for a terminal, then the files not
+// summarized and the footnotes.
+func Text(w io.Writer, s Summary) error {
+	var b strings.Builder
+	if len(s.Rows) == 0 {
+		b.WriteString("no results\n")
+	}
+	cols, cells, widths := table(s, clean)
+	for _, row := range cells {
+		b.WriteString(strings.TrimRight(strings.Join(pad(row, cols, widths), "  "), " ") + "\n")
+	}
+	if len(s.Problems) > 0 {
+		b.WriteString("\nFiles not summarized:\n")
+		for _, p := range s.Problems {
+			fmt.Fprintf(&b, "  %s: %s\n", p.File, clean(p.Reason))
+		}
+	}
+	if notes := footnotes(s); len(notes) > 0 {
+		b.WriteString("\n" + strings.Join(notes, "\n") + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Markdown writes a GitHub table, then the files not summarized as a
+// bullet list and the footnotes as paragraphs.
+func Markdown(w io.Writer, s Summary) error {
+	var b strings.Builder
+	if len(s.Rows) == 0 {
+		b.WriteString("No results.\n")
+	}
+	cols, cells, widths := table(s, func(c string) string { return markdownEscape(clean(c)) })
+	for i, row := range cells {
+		b.WriteString("| " + strings.Join(pad(row, cols, widths), " | ") + " |\n")
+		if i == 0 {
+			rule := make([]string, len(widths))
+			for j, n := range widths {
+				rule[j] = strings.Repeat("-", n)
+				if cols[j].numeric {
+					rule[j] = strings.Repeat("-", n-1) + ":"
+				}
+			}
+			b.WriteString("| " + strings.Join(rule, " | ") + " |\n")
+		}
+	}
+	if len(s.Problems) > 0 {
+		b.WriteString("\nFiles not summarized:\n\n")
+		for _, p := range s.Problems {
+			fmt.Fprintf(&b, "- %s: %s\n", markdownCode(p.File), markdownEscape(clean(p.Reason)))
+		}
+	}
+	for _, n := range footnotes(s) {
+		b.WriteString("\n" + markdownEscape(n) + "\n")
+	}
+	if len(s.Plots) > 0 {
+		b.WriteString("\nPlots:\n\n")
+		for _, p := range s.Plots {
+			fmt.Fprintf(&b, "- [%s](%s)\n", markdownEscape(p), markdownLink(p))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// markdownLink makes a file name safe as a link target.
+func markdownLink(name string) string {
+	return (&url.URL{Path: name}).EscapedPath()
+}
+
+// CSV writes one record per row after a header: numbers in full precision,
+// an empty cell where a figure is not known, the speedup as a number with
+// its metric and direction (faster, slower, same, baseline) in their own
+// columns, and when a row has E2EL figures the E2EL speedup and its
+// direction too. Files not summarized are not part of it.
+func CSV(w io.Writer, s Summary) error {
+	e2el, samples := hasE2EL(s), hasSamples(s)
+	cw := csv.NewWriter(w)
+	header := []string{"model", "quant", "status", "format", "source",
+		"output_tok_s", "total_tok_s", "elapsed_s", "req_s", "seq_s", "mean_e2el_ms", "p99_e2el_ms",
+		"speedup_vs_bf16", "speedup_metric", "speedup_direction"}
+	if e2el {
+		header = append(header, "e2el_speedup_vs_bf16", "e2el_speedup_direction")
+	}
+	if samples {
+		header = append(header, "repetitions", "output_tok_s_ci95_low", "output_tok_s_ci95_high",
+			"speedup_ci95_low", "speedup_ci95_high", "speedup_p")
+	}
+	cw.Write(append(header, "notes"))
+	for _, e := range s.Rows {
+		ok := e.Status == StatusOK
+		raw := func(v *float64) string {
+			if !ok {
+				return ""
+			}
+			return raw(v)
+		}
+		notes := slices.Clone(e.Notes)
+		if e.footnoted() {
+			notes = append(notes, e.Warnings...)
+		}
+		if e.Speedup.Reason != "" {
+			notes = append(notes, "speedup N/A: "+e.Speedup.Reason)
+		}
+		record := []string{e.Model, e.Quant, e.Status, e.Format, e.Source,
+			raw(e.OutputTokensPerSecond), raw(e.TotalTokensPerSecond), raw(e.ElapsedSeconds),
+			raw(e.RequestsPerSecond), raw(e.SequencesPerSecond), raw(e.MeanE2ELms), raw(e.P99E2ELms),
+			raw(e.Speedup.Ratio), e.Speedup.Metric, direction(e.Speedup)}
+		if e2el {
+			record = append(record, raw(e.E2ELSpeedup.Ratio), direction(e.E2ELSpeedup))
+			if e.E2ELSpeedup.Reason != "" {
+				notes = append(notes, "E2EL speedup N/A: "+e.E2ELSpeedup.Reason)
+			}
+		}
+		if samples {
+			record = append(record, intervalRecord(e)...)
+		}
+		cw.Write(append(record, clean(strings.Join(notes, "; "))))
+	}
+	for _, g := range s.Geomeans {
+		record := make([]string, len(header)+1)
+		record[0], record[1], record[2] = "geomean", g.Quant, "geomean"
+		v := g.Ratio
+		record[12], record[13], record[14] = raw(&v), MetricOutput, direction(Speedup{Ratio: &v})
+		record[len(record)-1] = fmt.Sprintf("geometric mean over %d models", g.Models)
+		cw.Write(record)
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// raw is a number in full precision, empty when not known.
+func raw(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'g', -1, 64)
+}
+
+// intervalRecord is a row's repetitions, its output tok/s interval and its
+// speedup's interval and p-value, in CSV cells.
+func intervalRecord(e Entry) []string {
+	cells := make([]string, 6)
+	if e.Status != StatusOK || e.Samples == nil {
+		return cells
+	}
+	est := metrics.NewEstimate(e.Samples.OutputTokensPerSecond)
+	cells[0] = strconv.Itoa(est.N)
+	cells[1], cells[2] = raw(&est.Low), raw(&est.High)
+	if iv := e.Speedup.Interval; iv != nil {
+		cells[3], cells[4], cells[5] = raw(iv.Low), raw(iv.High), raw(&iv.P)
+	}
+	return cells
+}
+
+func direction(sp Speedup) string {
+	switch {
+	case sp.Baseline:
+		return "baseline"
+	case sp.Ratio == nil:
+		return ""
+	case sp.Interval != nil && !sp.Interval.Significant:
+		return "not significant"
+	}
+	return [...]string{"slower", "same", "faster"}[sp.Direction()+1]
+}
+
+// table is the columns, the header and one line per row, each cell passed
+// through esc, and the width of each column in runes.
+func table(s Summary, esc func(string) string) (cols []column, cells [][]string, widths []int) {
+	if len(s.Rows) == 0 {
+		return nil, nil, nil
+	}
+	e2el := hasE2EL(s)
+	cols = slices.Clone(leadColumns)
+	if e2el {
+		cols = append(cols, e2elColumns...)
+	}
+	cols = append(cols, notesColumn)
+	header := make([]string, len(cols))
+	for j, c := range cols {
+		header[j] = c.name
+	}
+	cells = append(cells, header)
+	warned := 0
+	for _, e := range s.Rows {
+		ok := e.Status == StatusOK
+		notes := shownNotes(e, !e2el)
+		if e.footnoted() {
+			warned++
+			notes = append(notes, fmt.Sprintf("warnings [%d]", warned))
+		}
+		row := []string{e.Model, e.Quant, e.Status,
+			withInterval(fixed(e.OutputTokensPerSecond, 1, ok), e), fixed(e.ElapsedSeconds, 2, ok),
+			fixed(e.RequestsPerSecond, 2, ok), fixed(e.SequencesPerSecond, 2, ok),
+			speedupCell(e.Speedup)}
+		if e2el {
+			row = append(row, fixed(e.MeanE2ELms, 2, ok), fixed(e.P99E2ELms, 2, ok), speedupCell(e.E2ELSpeedup))
+		}
+		cells = append(cells, append(row, strings.Join(notes, "; ")))
+	}
+	for _, g := range s.Geomeans {
+		v := g.Ratio
+		row := make([]string, len(cols))
+		row[0], row[1] = "geomean", g.Quant
+		row[len(leadColumns)-1] = speedupCell(Speedup{Ratio: &v})
+		row[len(cols)-1] = fmt.Sprintf("over %d models", g.Models)
+		cells = append(cells, row)
+	}
+	widths = make([]int, len(cols))
+	for _, row := range cells {
+		for j := range row {
+			row[j] = esc(row[j])
+			widths[j] = max(widths[j], utf8.RuneCountInString(row[j]))
+		}
+	}
+	return cols, cells, widths
+}
+
+// pad widens each cell to its column's width, numbers to the right.
+func pad(row []string, cols []column, widths []int) []string {
+	out := make([]string, len(row))
+	for j, c := range row {
+		fill := strings.Repeat(" ", widths[j]-utf8.RuneCountInString(c))
+		if cols[j].numeric {
+			out[j] = fill + c
+		} else {
+			out[j] = c + fill
+		}
+	}
+	return out
+}
+
+func fixed(v *float64, decimals int, ok bool) string {
+	if v == nil || !ok {
+		return "N/A"
+	}
+	return strconv.FormatFloat(*v, 'f', decimals, 64)
+}
+
+// speedupCell prints a speedup as 1.25x ^ (faster than bf16), 0.91x v
+// (slower) or 1.00x (equal to two decimals).
+func speedupCell(sp Speedup) string {
+	switch {
+	case sp.Baseline:
+		return "(baseline)"
+	case sp.Ratio == nil && sp.Reason != "":
+		return "N/A (" + sp.Reason + ")"
+	case sp.Ratio == nil:
+		return "N/A"
+	}
+	s := fmt.Sprintf("%.2fx", *sp.Ratio)
+	switch {
+	case sp.Interval != nil && !sp.Interval.Significant:
+		s += " ~"
+	case sp.Direction() == 1:
+		s += " ^"
+	case sp.Direction() == -1:
+		s += " v"
+	}
+	switch iv := sp.Interval; {
+	case iv == nil:
+	case iv.Low == nil || iv.High == nil:
+		s += " [unbounded] p=" + pValue(iv.P)
+	default:
+		s += fmt.Sprintf(" [%.2f, %.2f] p=%s", *iv.Low, *iv.High, pValue(iv.P))
+	}
+	if sp.Metric == MetricTotal {
+		s += " " + totalMark
+	}
+	return s
+}
+
+// withInterval adds to a figure cell its 95% interval's half width as a
+// share of the mean, where the row was measured more than once.
+func withInterval(cell string, e Entry) string {
+	if e.Status != StatusOK || e.Samples == nil || len(e.Samples.OutputTokensPerSecond) < 2 {
+		return cell
+	}
+	return fmt.Sprintf("%s ±%.1f%%", cell, 100*metrics.NewEstimate(e.Samples.OutputTokensPerSecond).HalfWidth())
+}
+
+// pValue prints a p-value with three decimals, or as an upper bound when
+// it rounds to zero.
+func pValue(p float64) string {
+	if p < 0.001 {
+		return "<0.001"
+	}
+	return fmt.Sprintf("%.3f", p)
+}
+
+// shownNotes are an entry's notes with the figures the table has no
+// column for in front: the E2EL ones only when e2elInNotes.
+func shownNotes(e Entry, e2elInNotes bool) []string {
+	var notes []string
+	if e.Status == StatusOK {
+		if e.OutputTokensPerSecond == nil && e.TotalTokensPerSecond != nil {
+			notes = append(notes, fmt.Sprintf("total %.1f tok/s", *e.TotalTokensPerSecond))
+		}
+		if e2elInNotes && e.MeanE2ELms != nil {
+			notes = append(notes, fmt.Sprintf("mean e2el %.2f ms", *e.MeanE2ELms))
+		}
+		if e2elInNotes && e.P99E2ELms != nil {
+			notes = append(notes, fmt.Sprintf("p99 e2el %.2f ms", *e.P99E2ELms))
+		}
+	}
+	return append(notes, e.Notes...)
+}
+
+// footnotes say what the speedups compare.
+func footnotes(s Summary) []string {
+	var output, total bool
+	for _, e := range s.Rows {
+		if e.Speedup.Ratio != nil {
+			output = output || e.Speedup.Metric == MetricOutput
+			total = total || e.Speedup.Metric == MetricTotal
+		}
+	}
+	var notes []string
+	if output || total {
+		notes = append(notes, "speedup vs bf16: the row's output tok/s / its model's bf16 output tok/s; ^ faster than bf16, v slower, no mark when equal to 2 decimals.")
+	}
+	if hasSamples(s) {
+		notes = append(notes, fmt.Sprintf("With repetitions (--repeat): output tok/s is the mean of the repetitions ± half its 95%% Student's t interval as a share of the mean; "+
+			"a speedup is the ratio of the mean throughputs [its 95%% interval, Fieller's, unbounded when bf16's mean is too uncertain] with the p-value of Welch's t-test, ~ when not significant at alpha %.2f, ^ or v when significant.", metrics.Alpha))
+	}
+	warned := 0
+	for _, e := range s.Rows {
+		if e.footnoted() {
+			warned++
+			notes = append(notes, fmt.Sprintf("[%d] %s %s: %s.", warned, e.Model, e.Quant, strings.Join(e.Warnings, "; ")))
+		}
+	}
+	if len(s.Geomeans) > 0 {
+		notes = append(notes, "geomean: the geometric mean of a quantization's speedups vs bf16 across the models that have one.")
+	}
+	if total {
+		notes = append(notes, totalMark+" on total tok/s (prompt + output tokens) instead: one of the two files has no output tok/s (vllm bench throughput records none).")
+	}
+	if hasE2EL(s) {
+		notes = append(notes, "E2EL: a request's end-to-end latency, from sending it to its last token, over the requests that completed (serve and online runs only). "+
+			"E2EL speedup vs bf16: its model's bf16 mean E2EL / the row's mean E2EL, so above 1 (^) the row is faster than bf16, v slower, no mark when equal to 2 decimals.")
+	}
+	return notes
+}
+
+// clean puts text on one line: control characters and runs of white space
+// become one space.
+func clean(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// markdownEscape keeps text literal in a Markdown table cell or paragraph.
+func markdownEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune("\\`*_[]<>|", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// markdownCode shows a file name as code, or escaped where it holds a
+// backquote.
+func markdownCode(s string) string {
+	s = clean(s)
+	if strings.Contains(s, "`") {
+		return markdownEscape(s)
+	}
+	return "`" + s + "`"
+}
+
+// WriteFiles writes summary.txt, summary.csv and summary.md into dir, each
+// atomically: a reader sees an old file or the whole new one.
+func WriteFiles(dir string, s Summary) error {
+	outputs := []struct {
+		name   string
+		report Reporter
+	}{{"summary.txt", Text}, {"summary.csv", CSV}, {"summary.md", Markdown}}
+	data := make([]bytes.Buffer, len(outputs))
+	for i, o := range outputs {
+		if err := o.report(&data[i], s); err != nil {
+			return fmt.Errorf("render %s: %w", o.name, err)
+		}
+	}
+	for i, o := range outputs {
+		if err := writeAtomic(filepath.Join(dir, o.name), data[i].Bytes()); err != nil {
+			return fmt.Errorf("write %s: %w", o.name, err)
+		}
+	}
+	return nil
+}
+
+// writeAtomic writes a temporary file beside path (its name starts with
+// ".", so Load passes over it) and renames it into place.
+func writeAtomic(path string, data []byte) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,230 @@
+// Offline runs one in-process offline experiment: the rollout step
+// submitted to vllm.LLM in a single generate call, timed from Go.
+
+package run
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rollbench/rollbench/internal/engine"
+	"github.com/rollbench/rollbench/internal/profile"
+	"github.com/rollbench/rollbench/internal/result"
+	"github.com/rollbench/rollbench/pyembed"
+	"github.com/rollbench/rollbench/workload"
+	"github.com/rollbench/rollbench/workload/dataset"
+)
+
+// OfflineExperiment names a spec for results and reports.
+type OfflineExperiment struct {
+	// Name is the result's file name, MODEL_QUANT by convention.
+	Name string
+	// ModelName labels the model in reports.
+	ModelName string
+	Spec      workload.Spec
+	// Profile, when set, adds a profiled pass after the measured ones.
+	Profile *profile.Plan
+}
+
+// Offline performs the experiment. The result it returns is complete on success
+// and, on failure, holds whatever was measured with Status failed and the
+// error; it is nil only when ctx was done before anything ran.
+func Offline(ctx context.Context, in *pyembed.Interpreter, x OfflineExperiment) (*result.Offline, error) {
+	spec := x.Spec
+	r := &result.Offline{
+		Header:       result.Started(result.Schema, x.Name, x.ModelName),
+		Spec:         spec,
+		RolloutMode:  string(cmp.Or(spec.Rollout.Mode, workload.Sync)),
+		EngineKwargs: engineKwargs(spec),
+		Sampling:     spec.Rollout.Sampling(),
+		Warnings:     []string{},
+	}
+	profileKwargs(r.EngineKwargs, x.Profile)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var profileErr error
+	if err := runOffline(ctx, in, r, x.Profile, &profileErr); err != nil {
+		r.Error = err.Error()
+		return r, err
+	}
+	// The measurement stands whatever became of the profile.
+	r.Status = result.StatusOK
+	return r, profileErr
+}
+
+func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, plan *profile.Plan, profileErr *error) error {
+	spec := r.Spec
+	start := time.Now()
+	var err error
+	if r.Environment, err = engine.Describe(ctx, in); err != nil {
+		return err
+	}
+	r.Timings.Import = time.Since(start).Seconds()
+	if err := engine.Supports(r.Environment, spec.Engine.Quant); err != nil {
+		return err
+	}
+	if plan != nil && plan.Options.NPU() {
+		if err := engine.CheckNPUProfiler(ctx, in); err != nil {
+			return err
+		}
+	}
+	var prompts [][]int // from the dataset; else drawn once the vocabulary is known
+	if spec.Rollout.Dataset != nil {
+		if prompts, r.Dataset, err = datasetPrompts(ctx, in, spec); err != nil {
+			return err
+		}
+	}
+
+	repeat := max(spec.Rollout.Repeat, 1)
+	var eng *engine.Engine
+	for i := range repeat {
+		rep := result.Repetition{}
+		if eng == nil {
+			var load float64
+			if eng, load, err = openWarm(ctx, in, r, i == 0); err != nil {
+				return err
+			}
+			if i > 0 {
+				rep.LoadS = load
+			}
+			if prompts == nil {
+				if prompts, err = randomPrompts(ctx, eng, spec.Rollout); err != nil {
+					return errors.Join(err, closeEngine(ctx, eng, r))
+				}
+			}
+		}
+		if err := measuredPass(ctx, eng, prompts, r, rep); err != nil {
+			if repeat > 1 {
+				err = fmt.Errorf("repetition %d of %d: %w", i+1, repeat, err)
+			}
+			return errors.Join(err, closeEngine(ctx, eng, r))
+		}
+		if plan != nil && i == repeat-1 {
+			r.Profile = &profile.Record{}
+			vocab, err := eng.Vocabulary(ctx)
+			if err == nil {
+				err = offlineProfilePass(ctx, in, eng, spec.Rollout, r.Profile, plan, vocab)
+			}
+			*profileErr = err
+		}
+		if spec.Rollout.FreshEngine || i == repeat-1 {
+			if err := closeEngine(ctx, eng, r); err != nil {
+				return err
+			}
+			eng = nil
+		}
+	}
+	r.CloseRepetitions()
+	return nil
+}
+
+// openWarm loads an engine and runs the untimed warm-up on it. The first
+// engine's load and warm-up times are the result's timings; a later one's
+// load time is returned for its repetition.
+func openWarm(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, first bool) (*engine.Engine, float64, error) {
+	spec := r.Spec
+	start := time.Now()
+	eng, err := engine.Open(ctx, in, r.EngineKwargs)
+	load := time.Since(start).Seconds()
+	if first {
+		r.Timings.Load = load
+	}
+	if err != nil {
+		return nil, load, fmt.Errorf("load model %s: %w", spec.Engine.Model, err)
+	}
+	if spec.Rollout.WarmupPrompts == 0 {
+		return eng, load, nil
+	}
+	vocab, err := eng.Vocabulary(ctx)
+	var warm [][]int
+	if err == nil {
+		warm, err = spec.Rollout.WarmupPromptSet(vocab.Size, vocab.Special)
+	}
+	if err != nil {
+		return nil, load, errors.Join(err, closeEngine(ctx, eng, r))
+	}
+	start = time.Now()
+	if _, err := eng.Generate(ctx, warm, spec.Rollout.Sampling()); err != nil {
+		return nil, load, errors.Join(fmt.Errorf("warm-up: %w", err), closeEngine(ctx, eng, r))
+	}
+	if first {
+		r.Timings.Warmup = time.Since(start).Seconds()
+	}
+	return eng, load, nil
+}
+
+func randomPrompts(ctx context.Context, eng *engine.Engine, ro workload.Rollout) ([][]int, error) {
+	vocab, err := eng.Vocabulary(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ro.Prompts(vocab.Size, vocab.Special)
+}
+
+// closeEngine shuts eng down and times it. Teardown must run even when ctx
+// was cancelled: it is what returns the device memory.
+func closeEngine(ctx context.Context, eng *engine.Engine, r *result.Offline) error {
+	start := time.Now()
+	err := eng.Close(context.WithoutCancel(ctx))
+	r.Timings.Teardown = time.Since(start).Seconds()
+	return err
+}
+
+// measuredPass runs one measured pass. The first pass gives the result its
+// figures, timeline and counters; every pass is a repetition.
+func measuredPass(ctx context.Context, eng *engine.Engine, prompts [][]int, r *result.Offline, rep result.Repetition) error {
+	s, err := measureStep(ctx, eng, r.Spec, prompts, r.Spec.Rollout.Sampling())
+	if err != nil {
+		return err
+	}
+	rates := s.tokens.Rates(s.gen.Elapsed)
+	rep.GenerateS = s.gen.Elapsed.Seconds()
+	rep.OutputTokensPerSecond, rep.TotalTokensPerSecond = rates.OutputTokensPerSecond, rates.TotalTokensPerSecond
+	rep.MakespanS = &s.timeline.MakespanS
+	first := len(r.Repetitions) == 0
+	r.AddRepetition(rep)
+	if !first {
+		return nil
+	}
+	r.Timings.BuildRequests = s.gen.Build.Seconds()
+	if s.perSample {
+		// Every sample was a request of n 1, with its own length as
+		// max_tokens; max_tokens here is the longest.
+		r.Sampling.N = 1
+	}
+	r.SetGeneration(s.tokens, s.gen.Elapsed)
+	r.Warnings = append(r.Warnings, s.warnings...)
+	r.Timeline, r.EngineCounters = &s.timeline, &s.counters
+	return nil
+}
+
+func totalLen(prompts [][]int) int {
+	n := 0
+	for _, p := range prompts {
+		n += len(p)
+	}
+	return n
+}
+
+// datasetPrompts reads the spec's dataset, applies the model's chat
+// template and chooses the step's prompts.
+func datasetPrompts(ctx context.Context, in *pyembed.Interpreter, spec workload.Spec) ([][]int, *dataset.Info, error) {
+	d := spec.Rollout.Dataset
+	f, err := dataset.Read(d.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	tokens, err := engine.ChatTokens(ctx, in, spec.Engine.Model, f.Chats)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--dataset %s: %w", d.Path, err)
+	}
+	prompts, info, err := dataset.Select(f, tokens, spec.Rollout.InputLen, spec.Rollout.NumPrompts, spec.Rollout.Seed, d.Handling)
+	if err != nil {
+		return nil, nil, err
+	}
+	return prompts, &info, nil
+}

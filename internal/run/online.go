@@ -1,0 +1,237 @@
+// Online runs one online experiment: it starts `vllm serve` with
+// the experiment's engine arguments, drives it with rollbench's Go streaming
+// client the way the rollout sends work, checks the client's token counts
+// against the server's own counters, and stops the server whatever happens.
+
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rollbench/rollbench/internal/engine"
+	"github.com/rollbench/rollbench/internal/loadgen"
+	"github.com/rollbench/rollbench/internal/profile"
+	"github.com/rollbench/rollbench/internal/result"
+	"github.com/rollbench/rollbench/internal/server"
+	"github.com/rollbench/rollbench/pyembed"
+	"github.com/rollbench/rollbench/workload"
+)
+
+// OnlineOptions are the online mode's own settings.
+type OnlineOptions struct {
+	Mode           loadgen.Mode `json:"mode"`
+	MaxConcurrency int          `json:"max_concurrency"`
+	// RequestRate, requests per second, spreads the sends as a Poisson
+	// process seeded by the rollout's seed; 0 sends all at once.
+	RequestRate  float64       `json:"request_rate,omitempty"`
+	Port         int           `json:"port"`
+	ReadyTimeout time.Duration `json:"ready_timeout"`
+	// ServerArgs are passed to vllm serve as they are.
+	ServerArgs []string `json:"server_args,omitempty"`
+	LogDir     string   `json:"log_dir"`
+	// RequestsFile, when set, receives one JSON line per sample.
+	RequestsFile string `json:"requests_file,omitempty"`
+	// Profile, when set, starts the server with vLLM's profiler configured
+	// and adds a profiled pass after the measured run.
+	Profile *profile.Plan `json:"profile,omitempty"`
+}
+
+// OnlineExperiment is one online run.
+type OnlineExperiment struct {
+	Name      string        `json:"name"`
+	ModelName string        `json:"model_name"`
+	Spec      workload.Spec `json:"spec"`
+	Options   OnlineOptions `json:"online"`
+}
+
+// stopGrace is how long the server may take to shut down.
+const stopGrace = 30 * time.Second
+
+// Online performs the experiment. Like Offline, the result is complete on
+// success and records what happened on failure; it is nil only when ctx was
+// done before anything ran.
+func Online(ctx context.Context, in *pyembed.Interpreter, x OnlineExperiment) (*result.Online, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r := &result.Online{
+		Header:       result.Started(result.OnlineSchema, x.Name, x.ModelName),
+		Spec:         x.Spec,
+		EngineKwargs: engine.Kwargs(x.Spec.Engine),
+		Client: result.Client{Mode: x.Options.Mode, MaxConcurrency: x.Options.MaxConcurrency, RequestRate: x.Options.RequestRate, IgnoreEOS: true,
+			Temperature: 1, TopP: 1, MaxTokens: x.Spec.Rollout.OutputLen},
+		ServerLog: filepath.Join(x.Options.LogDir, "server_"+x.Name+".log"),
+		Warnings:  []string{},
+	}
+	if p := x.Options.Profile; p != nil {
+		r.EngineKwargs["profiler_config"] = p.Options.VLLMConfig(p.Dir)
+	}
+	var profileErr error
+	if err := runOnline(ctx, in, x, r, &profileErr); err != nil {
+		r.Error = err.Error()
+		return r, err
+	}
+	// The measurement stands whatever became of the profile.
+	r.Status = result.StatusOK
+	return r, profileErr
+}
+
+func runOnline(ctx context.Context, in *pyembed.Interpreter, x OnlineExperiment, r *result.Online, profileErr *error) (err error) {
+	spec := x.Spec
+	if r.Environment, err = engine.Describe(ctx, in); err != nil {
+		return err
+	}
+	if err := engine.Supports(r.Environment, spec.Engine.Quant); err != nil {
+		return err
+	}
+	vocab, err := workload.ReadVocabulary(spec.Engine.Model)
+	if err != nil {
+		return err
+	}
+	prompts, err := spec.Rollout.Prompts(vocab.Size, vocab.Special)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(x.Options.LogDir, 0o755); err != nil {
+		return fmt.Errorf("log directory: %w", err)
+	}
+
+	start := time.Now()
+	srv, err := server.Start(ctx, server.Config{
+		Python:       in.Info().Executable,
+		Args:         r.EngineKwargs,
+		Extra:        x.Options.ServerArgs,
+		Port:         x.Options.Port,
+		Log:          r.ServerLog,
+		ReadyTimeout: x.Options.ReadyTimeout,
+	})
+	r.Timings.ServerStart = time.Since(start).Seconds()
+	if err != nil {
+		return err
+	}
+	r.ServerCommand = srv.Argv
+	defer func() {
+		start := time.Now()
+		srv.Stop(stopGrace)
+		r.Timings.ServerStop = time.Since(start).Seconds()
+	}()
+
+	cfg := loadgen.DefaultConfig()
+	cfg.BaseURL = srv.URL
+	cfg.Model = spec.Engine.Model // vllm serve's default served name
+	cfg.N = spec.Rollout.N
+	cfg.MaxTokens = spec.Rollout.OutputLen
+	cfg.Mode = x.Options.Mode
+	cfg.MaxConcurrency = x.Options.MaxConcurrency
+	cfg.RequestRate, cfg.Seed = x.Options.RequestRate, uint64(spec.Rollout.Seed)
+	// vLLM sends chunks with no text while it holds back part of a UTF-8
+	// character, so only token ids make the stream's count exact.
+	cfg.ReturnTokenIDs = true
+	if spec.Rollout.WarmupPrompts > 0 {
+		warm := cfg
+		warm.RequestRate = 0
+		if warm.Prompts, err = spec.Rollout.WarmupPromptSet(vocab.Size, vocab.Special); err != nil {
+			return err
+		}
+		start := time.Now()
+		results, err := loadgen.Run(ctx, warm)
+		if err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+		if m := loadgen.Compute(loadgen.Collect(results), warm.MaxConcurrency); m.FailedRequests > 0 {
+			return fmt.Errorf("warm-up: %d of %d requests failed", m.FailedRequests, m.Requests)
+		}
+		r.Timings.Warmup = time.Since(start).Seconds()
+	}
+
+	before, err := srv.Counters(ctx)
+	if err != nil {
+		return err
+	}
+	cfg.Prompts = prompts
+	start = time.Now()
+	if err := measureOnline(ctx, cfg, x.Options.RequestsFile, r); err != nil {
+		return err
+	}
+	r.Timings.Run = time.Since(start).Seconds()
+	if !srv.Alive() {
+		return fmt.Errorf("vllm serve died during the run: %d of %d requests failed; see %s",
+			r.Metrics.FailedRequests, r.Metrics.Requests, r.ServerLog)
+	}
+	after, err := srv.Counters(ctx)
+	if err != nil {
+		return err
+	}
+	r.ServerCounters = map[string]float64{}
+	for _, k := range []string{"vllm:prompt_tokens_total", "vllm:generation_tokens_total", "vllm:request_success_total"} {
+		r.ServerCounters[k] = after[k] - before[k]
+	}
+	r.Warnings = append(r.Warnings, checkOnline(r.Metrics, r.ServerCounters, spec.Rollout)...)
+	if m := r.Metrics; m.FailedRequests > 0 {
+		return fmt.Errorf("%d of %d requests failed (per-request errors in the result)", m.FailedRequests, m.Requests)
+	}
+	if x.Options.Profile != nil {
+		r.Profile = &profile.Record{}
+		*profileErr = onlineProfilePass(ctx, srv, cfg, vocab, spec.Rollout, x.Options.Profile, r.Profile)
+	}
+	return nil
+}
+
+// measureOnline runs the load, accumulating metrics and writing each sample's
+// record as it arrives, so an interrupted run keeps what it measured.
+func measureOnline(ctx context.Context, cfg loadgen.Config, requestsFile string, r *result.Online) error {
+	var enc *json.Encoder
+	if requestsFile != "" {
+		if err := os.MkdirAll(filepath.Dir(requestsFile), 0o755); err != nil {
+			return fmt.Errorf("requests file: %w", err)
+		}
+		f, err := os.Create(requestsFile)
+		if err != nil {
+			return fmt.Errorf("requests file: %w", err)
+		}
+		defer f.Close()
+		enc = json.NewEncoder(f)
+		r.Requests = requestsFile
+	}
+	results, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	m := loadgen.Metrics{MaxConcurrency: cfg.MaxConcurrency}
+	for res := range results {
+		m.Add(res)
+		if enc != nil {
+			if err := enc.Encode(res); err != nil {
+				return fmt.Errorf("requests file: %w", err)
+			}
+		}
+	}
+	m.Close()
+	r.Metrics = m
+	return context.Cause(ctx)
+}
+
+// checkOnline compares the client's counts with what was asked and with the
+// server's counters; each difference is a warning, never a correction.
+func checkOnline(m loadgen.Metrics, server map[string]float64, ro workload.Rollout) []string {
+	var warns []string
+	if want := ro.Sequences() * ro.OutputLen; m.OutputTokens != want && m.FailedRequests == 0 {
+		warns = append(warns, fmt.Sprintf("server reported %d output tokens, want %d samples x %d = %d with ignore_eos",
+			m.OutputTokens, ro.Sequences(), ro.OutputLen, want))
+	}
+	if m.StreamOutputTokens != m.OutputTokens {
+		warns = append(warns, fmt.Sprintf("the stream carried %d tokens, the server's usage counts %d", m.StreamOutputTokens, m.OutputTokens))
+	}
+	if g := server["vllm:generation_tokens_total"]; int(g) != m.OutputTokens {
+		warns = append(warns, fmt.Sprintf("the server's vllm:generation_tokens counter grew by %g during the run, the responses' usage sums to %d", g, m.OutputTokens))
+	}
+	if p := server["vllm:prompt_tokens_total"]; int(p) != m.InputTokens {
+		warns = append(warns, fmt.Sprintf("the server's vllm:prompt_tokens counter grew by %g during the run, the client sent %d", p, m.InputTokens))
+	}
+	return warns
+}

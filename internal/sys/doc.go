@@ -1,0 +1,4 @@
+// Package sys reads and controls the machine rollbench runs on: host
+// information for results, the process trees an engine leaves behind, and
+// the last lines of a log.
+package sys
