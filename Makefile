@@ -22,7 +22,7 @@ endif
 # The engine on a CPU host with 2 cores: see README.md.
 CPU_ENV := OMP_NUM_THREADS=2 VLLM_CPU_OMP_THREADS_BIND=nobind TORCHDYNAMO_DISABLE=1 VLLM_NO_USAGE_STATS=1
 
-.PHONY: setup cgo build demo test test-go test-python check bench-offline bench-online lock clean
+.PHONY: setup cgo build demo test test-unit test-e2e check bench-offline bench-online lock clean
 
 setup:
 	scripts/setup-venv.sh
@@ -41,14 +41,21 @@ demo: build
 check: cgo
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./cmd/rollbench-inproc
 
-test-go: build
-	$(CPU_ENV) ROLLBENCH_BIN=$(BIN) $(GO) test -count=1 -timeout 80m ./...
-
-test-python: $(SETUP)
+# Every test that needs no vLLM engine: Go (the embedded interpreter's own
+# tests included) and pytest.
+test-unit: build
+	$(CPU_ENV) ROLLBENCH_BIN=$(BIN) $(GO) test -count=1 -timeout 10m ./...
 	cd python && HF_HUB_OFFLINE=1 $(PYTHON) -m pytest -q tests
 
-test: check test-go test-python
+# The end-to-end runs of the built binary on real vLLM (build tag e2e);
+# E2E=TestName runs the ones it matches.
+E2E ?= .
+test-e2e: build
+	$(CPU_ENV) ROLLBENCH_BIN=$(BIN) $(GO) test -count=1 -timeout 70m -tags e2e -run '$(E2E)' -v ./cmd/rollbench-inproc
+
+test: check test-unit test-e2e
 
 # rollbench-inproc against `vllm bench throughput`, alternating, on the tiny
 # model; writes benchmarks/offline.{md,json}.

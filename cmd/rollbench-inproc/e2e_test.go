@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 // End-to-end tests: the built binary, a real embedded CPython and real vLLM
@@ -102,73 +104,85 @@ func runBinary(t *testing.T, env []string, args ...string) run1 {
 var smallRollout = []string{"--num-prompts", "3", "-n", "2", "--input-len", "32", "--output-len", "16",
 	"--enforce-eager", "--kv-cache-memory", "1GiB"}
 
+// TestOfflineOnTinyModel runs smallRollout with the engine core in a child
+// process (vLLM's default) and in this one. The first run also carries
+// the profiled pass through vLLM's profiler (profileRollout), so one engine
+// load serves both sets of checks: the measured figures must be the same
+// with a profiled pass after them.
 func TestOfflineOnTinyModel(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		env    []string
-		wantMP bool
+		name    string
+		env     []string
+		wantMP  bool
+		profile bool
 	}{
-		{"engine core in a child process (vLLM default)", nil, true},
-		{"engine core in this process", []string{"VLLM_ENABLE_V1_MULTIPROCESSING=0"}, false},
+		{"engine core in a child process (vLLM default), profiled after", nil, true, true},
+		{"engine core in this process", []string{"VLLM_ENABLE_V1_MULTIPROCESSING=0"}, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mark := marker(t)
 			dir := t.TempDir()
-			args := append([]string{"--output-dir", dir, "--name", "run"}, smallRollout...)
+			out, profiles := filepath.Join(dir, "results"), filepath.Join(dir, "profiles")
+			args := append([]string{"--output-dir", out, "--name", "run"}, smallRollout...)
+			if tc.profile {
+				args = append([]string{"--output-dir", out, "--name", "run", "--profile-dir", profiles, "--profile-top", "10"}, profileRollout...)
+			}
 			r := runBinary(t, append(tc.env, mark), args...)
 			if r.code != 0 {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, lastLines(r.stderr, 40))
 			}
 			assertNoSurvivors(t, mark)
-
-			data, err := os.ReadFile(filepath.Join(dir, "run.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var res map[string]any
-			if err := json.Unmarshal(data, &res); err != nil {
-				t.Fatal(err)
-			}
-			// Exact counts: 3 prompts x 32 tokens once each; 3 x 2 samples
-			// x 16 tokens, as ignore_eos guarantees.
-			want := map[string]any{
-				"status":                                   "ok",
-				"num_requests":                             3.0,
-				"total_num_tokens":                         3*32 + 3*2*16.0,
-				"tokens.prompts":                           3.0,
-				"tokens.sequences":                         6.0,
-				"tokens.prompt_tokens":                     96.0,
-				"tokens.output_tokens":                     96.0,
-				"tokens.finish_reasons.length":             6.0,
-				"sampling_params.n":                        2.0,
-				"sampling_params.ignore_eos":               true,
-				"engine_kwargs.max_num_seqs":               1024.0,
-				"engine_kwargs.kv_cache_memory_bytes":      float64(1 << 30),
-				"environment.platform":                     "cpu",
-				"environment.vllm_v1_multiprocessing":      tc.wantMP,
-				"environment.vllm_worker_multiproc_method": "spawn",
-			}
-			for key, w := range want {
-				if got := lookup(res, key); got != w {
-					t.Errorf("%s = %#v, want %#v", key, got, w)
-				}
-			}
-			if w, _ := res["warnings"].([]any); len(w) != 0 {
-				t.Errorf("warnings: %v", w)
-			}
-			elapsed, _ := res["elapsed_time"].(float64)
-			tps, _ := res["tokens_per_second"].(float64)
-			rps, _ := res["requests_per_second"].(float64)
-			if elapsed <= 0 || !near(tps, (96+96)/elapsed) || !near(rps, 3/elapsed) {
-				t.Errorf("elapsed_time %v, tokens_per_second %v, requests_per_second %v do not agree", elapsed, tps, rps)
-			}
-			if v, _ := lookup(res, "environment.vllm").(string); v == "" {
-				t.Error("no vllm version recorded")
-			}
-			if !strings.Contains(r.stdout, "96 prompt, 96 output over 6 sequences") {
-				t.Errorf("summary lacks the counts:\n%s", r.stdout)
+			res := readResult(t, filepath.Join(out, "run.json"))
+			checkSmallRun(t, r, res, tc.wantMP)
+			if tc.profile {
+				checkProfiledRun(t, r, res, filepath.Join(profiles, "run"))
 			}
 		})
+	}
+}
+
+// checkSmallRun checks a run of smallRollout's shape: its exact counts, its
+// engine arguments and environment, rates that agree with its time.
+func checkSmallRun(t *testing.T, r run1, res map[string]any, wantMP bool) {
+	t.Helper()
+	// Exact counts: 3 prompts x 32 tokens once each; 3 x 2 samples
+	// x 16 tokens, as ignore_eos guarantees.
+	want := map[string]any{
+		"status":                                   "ok",
+		"num_requests":                             3.0,
+		"total_num_tokens":                         3*32 + 3*2*16.0,
+		"tokens.prompts":                           3.0,
+		"tokens.sequences":                         6.0,
+		"tokens.prompt_tokens":                     96.0,
+		"tokens.output_tokens":                     96.0,
+		"tokens.finish_reasons.length":             6.0,
+		"sampling_params.n":                        2.0,
+		"sampling_params.ignore_eos":               true,
+		"engine_kwargs.max_num_seqs":               1024.0,
+		"engine_kwargs.kv_cache_memory_bytes":      float64(1 << 30),
+		"environment.platform":                     "cpu",
+		"environment.vllm_v1_multiprocessing":      wantMP,
+		"environment.vllm_worker_multiproc_method": "spawn",
+	}
+	for key, w := range want {
+		if got := lookup(res, key); got != w {
+			t.Errorf("%s = %#v, want %#v", key, got, w)
+		}
+	}
+	if w, _ := res["warnings"].([]any); len(w) != 0 {
+		t.Errorf("warnings: %v", w)
+	}
+	elapsed, _ := res["elapsed_time"].(float64)
+	tps, _ := res["tokens_per_second"].(float64)
+	rps, _ := res["requests_per_second"].(float64)
+	if elapsed <= 0 || !near(tps, (96+96)/elapsed) || !near(rps, 3/elapsed) {
+		t.Errorf("elapsed_time %v, tokens_per_second %v, requests_per_second %v do not agree", elapsed, tps, rps)
+	}
+	if v, _ := lookup(res, "environment.vllm").(string); v == "" {
+		t.Error("no vllm version recorded")
+	}
+	if !strings.Contains(r.stdout, "96 prompt, 96 output over 6 sequences") {
+		t.Errorf("summary lacks the counts:\n%s", r.stdout)
 	}
 }
 

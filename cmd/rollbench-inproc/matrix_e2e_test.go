@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 import (
@@ -37,6 +39,11 @@ func readResult(t *testing.T, path string) map[string]any {
 	return r
 }
 
+// TestMatrixOnTinyModel runs the matrix of matrixConfig on verl's parquet
+// prompts with three measured passes per experiment: the matrix's progress,
+// statuses, summaries and --resume, and the dataset's prompts, the
+// intervals and the significance marks (checkDatasetRepeat), from two
+// engine loads.
 func TestMatrixOnTinyModel(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "models.yaml")
@@ -44,7 +51,7 @@ func TestMatrixOnTinyModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, logs := filepath.Join(dir, "results"), filepath.Join(dir, "logs")
-	args := append([]string{"--config", cfg, "--output-dir", out, "--log-dir", logs}, smallRollout...)
+	args := append([]string{"--config", cfg, "--output-dir", out, "--log-dir", logs}, datasetRepeatRollout...)
 	mark := marker(t)
 	r := runBinary(t, []string{mark}, args...)
 	// One experiment failed, so the matrix reports failure, after running
@@ -74,7 +81,7 @@ func TestMatrixOnTinyModel(t *testing.T) {
 		}
 	}
 	w8a8 := readResult(t, filepath.Join(out, "tiny_w8a8.json"))
-	if lookup(w8a8, "tokens.output_tokens") != 96.0 || lookup(w8a8, "spec.engine.quant") != "w8a8" {
+	if lookup(w8a8, "tokens.output_tokens") != 4*2*16.0 || lookup(w8a8, "spec.engine.quant") != "w8a8" {
 		t.Errorf("w8a8 result: tokens %v, quant %v", lookup(w8a8, "tokens.output_tokens"), lookup(w8a8, "spec.engine.quant"))
 	}
 	// The engine's own output is in the experiment's log, and the W8A8 run
@@ -94,7 +101,7 @@ func TestMatrixOnTinyModel(t *testing.T) {
 			t.Errorf("summary.md lacks %q:\n%s", want, md)
 		}
 	}
-	if !regexp.MustCompile(`\| tiny \| w8a8 \| ok \|.*\| \d+\.\d\dx( \^| v)? \|`).MatchString(md) {
+	if !regexp.MustCompile(`\| tiny \| w8a8 \| ok \|.*\| \d+\.\d\dx( \^| v| ~)?( \[[^]]+\] p=\S+)? \|`).MatchString(md) {
 		t.Errorf("summary.md has no speedup for w8a8:\n%s", md)
 	}
 	for _, f := range []string{"summary.txt", "summary.csv"} {
@@ -102,6 +109,8 @@ func TestMatrixOnTinyModel(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
+
+	checkDatasetRepeat(t, out)
 
 	// Again with --resume: the complete results are kept, nothing runs.
 	before := readResult(t, filepath.Join(out, "tiny_bf16.json"))["started_at"]

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 import (
@@ -18,11 +20,19 @@ import (
 // onlineRollout is smallRollout served by vllm serve on a free port.
 var onlineRollout = append([]string{"--online", "--port", "0", "--server-timeout", "8m"}, smallRollout...)
 
+// onlineProfile adds a profiled pass of 1 prompt x n=1, 8 tokens, to an
+// online run.
+var onlineProfile = []string{"--profile", "--profile-num-prompts", "1", "--profile-n", "1", "--profile-output-len", "8"}
+
+// TestOnlineOnTinyModel runs one server for the measured run (spread sends
+// at 40 requests/s, every request saved) and the profiled pass after it.
 func TestOnlineOnTinyModel(t *testing.T) {
 	mark := marker(t)
 	dir := t.TempDir()
-	out, logs := filepath.Join(dir, "results"), filepath.Join(dir, "logs")
-	r := runBinary(t, []string{mark}, append([]string{"--output-dir", out, "--log-dir", logs, "--name", "online", "--save-requests", "--request-rate", "40"}, onlineRollout...)...)
+	out, logs, profiles := filepath.Join(dir, "results"), filepath.Join(dir, "logs"), filepath.Join(dir, "profiles")
+	args := append([]string{"--output-dir", out, "--log-dir", logs, "--name", "online", "--save-requests", "--request-rate", "40",
+		"--profile-dir", profiles}, onlineProfile...)
+	r := runBinary(t, []string{mark}, append(args, onlineRollout...)...)
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s\nserver log:\n%s", r.code, r.stdout, lastLines(r.stderr, 20),
 			lastLines(readFile(filepath.Join(logs, "server_online.log")), 30))
@@ -92,6 +102,7 @@ func TestOnlineOnTinyModel(t *testing.T) {
 	if !strings.Contains(r.stdout, "6 of 6 requests completed") {
 		t.Errorf("summary:\n%s", r.stdout)
 	}
+	checkProfiledOnline(t, res)
 }
 
 func TestOnlineBadInput(t *testing.T) {

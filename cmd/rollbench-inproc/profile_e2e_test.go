@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 import (
@@ -68,21 +70,13 @@ func profileTraces(t *testing.T, res map[string]any) []map[string]any {
 	return out
 }
 
-// TestProfileOffline: one engine load covers --profile through vLLM's
-// profiler, the measured figures beside it, and the trace report.
-func TestProfileOffline(t *testing.T) {
-	mark := marker(t)
-	dir := t.TempDir()
-	out, profiles := filepath.Join(dir, "results"), filepath.Join(dir, "profiles")
-	r := runBinary(t, []string{mark}, append([]string{"--output-dir", out, "--name", "prof", "--profile-dir", profiles, "--profile-top", "10"}, profileRollout...)...)
-	if r.code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, lastLines(r.stderr, 40))
-	}
-	assertNoSurvivors(t, mark)
-	res := readResult(t, filepath.Join(out, "prof.json"))
+// checkProfiledRun checks the profiled pass of a run of profileRollout
+// through vLLM's profiler, with traces in dir, and the trace report.
+func checkProfiledRun(t *testing.T, r run1, res map[string]any, dir string) {
+	t.Helper()
 	checkMeasured(t, res)
-	if got := lookup(res, "engine_kwargs.profiler_config.torch_profiler_dir"); got != filepath.Join(profiles, "prof") {
-		t.Errorf("engine's profiler_config dir = %v", got)
+	if got := lookup(res, "engine_kwargs.profiler_config.torch_profiler_dir"); got != dir {
+		t.Errorf("engine's profiler_config dir = %v, want %s", got, dir)
 	}
 	gen := profileSteps(t, res, "generate")
 	if len(gen) != 1 || lookup(gen[0], "rollout.num_prompts") != 1.0 || lookup(gen[0], "rollout.output_len") != 8.0 {
@@ -98,7 +92,7 @@ func TestProfileOffline(t *testing.T) {
 	gemms := 0
 	for _, tr := range traces {
 		path, _ := tr["path"].(string)
-		if !strings.HasPrefix(path, filepath.Join(profiles, "prof")+"/") {
+		if !strings.HasPrefix(path, dir+"/") {
 			t.Errorf("trace %s outside the experiment's profile directory", path)
 		}
 		_, found := traceOps(t, path)
@@ -237,22 +231,12 @@ func TestProfileNPUWithoutTorchNPU(t *testing.T) {
 	assertNoSurvivors(t, mark)
 }
 
-// TestProfileOnline: vllm serve started with --profiler-config, and a
+// checkProfiledOnline checks an online run with the profiled pass
+// (onlineProfile): vllm serve started with --profiler-config, and a
 // profiled pass of its own requests between /start_profile and
 // /stop_profile after the measured run.
-func TestProfileOnline(t *testing.T) {
-	mark := marker(t)
-	dir := t.TempDir()
-	out, logs, profiles := filepath.Join(dir, "results"), filepath.Join(dir, "logs"), filepath.Join(dir, "profiles")
-	args := append([]string{"--output-dir", out, "--log-dir", logs, "--name", "online", "--profile-dir", profiles,
-		"--profile", "--profile-num-prompts", "1", "--profile-n", "1", "--profile-output-len", "8"}, onlineRollout...)
-	r := runBinary(t, []string{mark}, args...)
-	if r.code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s\nserver log:\n%s", r.code, r.stdout, lastLines(r.stderr, 20),
-			lastLines(readFile(filepath.Join(logs, "server_online.log")), 30))
-	}
-	assertNoSurvivors(t, mark)
-	res := readResult(t, filepath.Join(out, "online.json"))
+func checkProfiledOnline(t *testing.T, res map[string]any) {
+	t.Helper()
 	// The measured run's figures count its 6 requests only.
 	for k, w := range map[string]any{"status": "ok", "completed": 6.0, "total_output_tokens": 96.0, "server_counters.vllm:generation_tokens_total": 96.0} {
 		if got := lookup(res, k); got != w {

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 import (
@@ -44,26 +46,16 @@ func mustAbs(t *testing.T, p string) string {
 	return a
 }
 
-// TestDatasetRepeatMatrix runs the tiny model's bf16 and w8a8 on verl's
-// parquet prompts, three measured passes each, and checks the prompts, the
-// intervals and the summary's significance marks and pictures: two engine
-// loads for all of it.
-func TestDatasetRepeatMatrix(t *testing.T) {
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "tiny.yaml")
-	if err := os.WriteFile(cfg, []byte("models:\n  - name: tiny\n    quantizations:\n      bf16: {path: builtin}\n      w8a8: {path: builtin}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "results")
-	mark := marker(t)
-	r := runBinary(t, []string{mark}, "--config", cfg, "--output-dir", out, "--log-dir", filepath.Join(dir, "logs"),
-		"--dataset", verlParquet, "--filter-overlong-prompts", "--repeat", "3",
-		"--num-prompts", "4", "-n", "2", "--input-len", "128", "--output-len", "16", "--enforce-eager", "--kv-cache-memory", "1GiB")
-	if r.code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, lastLines(r.stderr, 30))
-	}
-	assertNoSurvivors(t, mark)
+// datasetRepeatRollout is 4 of verl's parquet prompts (the overlong one
+// filtered) x n=2, 16 tokens, in three measured passes.
+var datasetRepeatRollout = []string{"--dataset", verlParquet, "--filter-overlong-prompts", "--repeat", "3",
+	"--num-prompts", "4", "-n", "2", "--input-len", "128", "--output-len", "16", "--enforce-eager", "--kv-cache-memory", "1GiB"}
 
+// checkDatasetRepeat checks the tiny model's bf16 and w8a8 results in out,
+// run with datasetRepeatRollout: the prompts, the intervals, and the
+// summary's significance marks and pictures.
+func checkDatasetRepeat(t *testing.T, out string) {
+	t.Helper()
 	data, err := os.ReadFile(verlParquet)
 	if err != nil {
 		t.Fatal(err)
