@@ -39,12 +39,15 @@ func TestDescribe(t *testing.T) {
 			}
 			near(t, "mean", e.Mean, tc.mean, 1e-9)
 			near(t, "std", e.Std, tc.std, 1e-9)
+			if e.StdDDOF != Sample {
+				t.Errorf("std_ddof = %d, want 1 (sample)", e.StdDDOF)
+			}
 			near(t, "cv", e.CV, tc.cv, 1e-9)
 			near(t, "low", e.Low, tc.low, 1e-6)
 			near(t, "high", e.High, tc.high, 1e-6)
 		})
 	}
-	if e := NewEstimate(nil); e != (Estimate{}) {
+	if e := NewEstimate(nil); e != (Estimate{StdDDOF: Sample}) {
 		t.Errorf("Describe(nil) = %+v, want zero", e)
 	}
 }
