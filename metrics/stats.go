@@ -67,6 +67,12 @@ const (
 	Sample DDOF = 1
 )
 
+// Mean is the arithmetic mean of xs, 0 for none.
+func Mean(xs []float64) float64 {
+	m, _ := MeanVariance(xs, Population)
+	return m
+}
+
 // MeanVariance returns the mean and variance of xs by convention d. The
 // variance is 0 where it is undefined: no values, or one with Sample.
 func MeanVariance(xs []float64, d DDOF) (mean, variance float64) {

@@ -62,6 +62,9 @@ func TestMeanStd(t *testing.T) {
 		{"none", nil, 0, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if got := Mean(tc.xs); !approx(got, tc.mean) {
+				t.Errorf("Mean = %v, want %v", got, tc.mean)
+			}
 			for _, c := range []struct {
 				d    DDOF
 				want float64
