@@ -181,6 +181,15 @@ func Compare(a, b []float64) (r Ratio, ok bool) {
 	return r, true
 }
 
+// PValue prints a p-value as every report does: three decimals, or as an
+// upper bound when it rounds to zero.
+func PValue(p float64) string {
+	if p < 0.001 {
+		return "<0.001"
+	}
+	return fmt.Sprintf("%.3f", p)
+}
+
 // GeoMean is the geometric mean of positive ratios; ok is false for none,
 // or for a ratio that is not positive.
 func GeoMean(xs []float64) (g float64, ok bool) {

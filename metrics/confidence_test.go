@@ -166,3 +166,14 @@ func TestGeoMean(t *testing.T) {
 		near(t, "geomean", g, tc.want, 1e-12)
 	}
 }
+
+func TestPValue(t *testing.T) {
+	for _, tc := range []struct {
+		p    float64
+		want string
+	}{{0.5, "0.500"}, {0.0495, "0.050"}, {0.001, "0.001"}, {0.00099, "<0.001"}, {0, "<0.001"}} {
+		if got := PValue(tc.p); got != tc.want {
+			t.Errorf("PValue(%g) = %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}
