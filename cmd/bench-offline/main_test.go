@@ -1,35 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/rollbench/rollbench/cmd/internal/golden"
 	"github.com/rollbench/rollbench/cmd/internal/sidebyside"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (rerun with -update to accept):\n%s", name, got)
-	}
-}
 
 // TestReport renders fixed runs: three of each tool, rollbench's no
 // different from vllm's at the 5% level (~), yet with the whole interval
@@ -48,8 +27,8 @@ func TestReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "report.json", data)
-	golden(t, "report.md", md)
+	golden.Check(t, "report.json", data, *update)
+	golden.Check(t, "report.md", md, *update)
 	if _, _, err := report(o, env, samples[:3]); err == nil {
 		t.Error("unequal runs: no error")
 	}

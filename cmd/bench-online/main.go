@@ -254,13 +254,7 @@ func write(o options, samples []sample) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(o.Out+".json", data, 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(o.Out+".md", md, 0o644)
+	return o.Write(data, md)
 }
 
 // report is the JSON and Markdown of the runs.

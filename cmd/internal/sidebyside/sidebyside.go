@@ -153,3 +153,14 @@ func (c *Common) Register(fs *pflag.FlagSet, name string) {
 	fs.StringVar(&c.LogDir, "log-dir", "benchmark_logs/"+name, "directory for each run's output")
 	fs.IntVar(&c.Runs, "runs", 3, "runs of each tool (of each setting)")
 }
+
+// Write writes a command's report to Out.json and Out.md.
+func (c Common) Write(data, md []byte) error {
+	if err := os.MkdirAll(filepath.Dir(c.Out), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(c.Out+".json", data, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(c.Out+".md", md, 0o644)
+}

@@ -1,6 +1,8 @@
 package sidebyside
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -61,5 +63,17 @@ func TestCompare(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestWrite(t *testing.T) {
+	c := Common{Out: filepath.Join(t.TempDir(), "benchmarks", "offline")}
+	if err := c.Write([]byte("{}\n"), []byte("# md\n")); err != nil {
+		t.Fatal(err)
+	}
+	for ext, want := range map[string]string{".json": "{}\n", ".md": "# md\n"} {
+		if got, err := os.ReadFile(c.Out + ext); err != nil || string(got) != want {
+			t.Errorf("%s: %q, %v; want %q", ext, got, err, want)
+		}
 	}
 }
