@@ -39,8 +39,10 @@ const (
 type Estimate struct {
 	N    int     `json:"n"`
 	Mean float64 `json:"mean"`
-	// Std is the sample standard deviation (n-1 in the denominator).
-	Std float64 `json:"std"`
+	// Std is the sample standard deviation (n-1 in the denominator), as
+	// StdDDOF records.
+	Std     float64 `json:"std"`
+	StdDDOF DDOF    `json:"std_ddof"`
 	// CV is Std over Mean.
 	CV float64 `json:"cv"`
 	// Low and High bound the 95% Student's t interval of the mean.
@@ -48,10 +50,9 @@ type Estimate struct {
 	High float64 `json:"ci95_high"`
 }
 
-// NewEstimate estimates the mean of xs. It returns the zero Estimate for no
-// values.
+// NewEstimate estimates the mean of xs. With no values every figure is zero.
 func NewEstimate(xs []float64) Estimate {
-	e := Estimate{N: len(xs)}
+	e := Estimate{N: len(xs), StdDDOF: Sample}
 	switch len(xs) {
 	case 0:
 		return e
@@ -59,7 +60,7 @@ func NewEstimate(xs []float64) Estimate {
 		e.Mean, e.Low, e.High = xs[0], xs[0], xs[0]
 		return e
 	}
-	e.Mean, e.Std = stat.MeanStdDev(xs, nil)
+	e.Mean, e.Std = MeanStd(xs, Sample)
 	if e.Mean != 0 {
 		e.CV = e.Std / math.Abs(e.Mean)
 	}
@@ -123,8 +124,8 @@ func Welch(a, b []float64) (t WelchTest, ok bool) {
 	if len(a) < 2 || len(b) < 2 {
 		return WelchTest{}, false
 	}
-	ma, va := stat.MeanVariance(a, nil)
-	mb, vb := stat.MeanVariance(b, nil)
+	ma, va := MeanVariance(a, Sample)
+	mb, vb := MeanVariance(b, Sample)
 	sa, sb := va/float64(len(a)), vb/float64(len(b))
 	se2 := sa + sb
 	if se2 == 0 {
@@ -162,8 +163,8 @@ func Compare(a, b []float64) (r Ratio, ok bool) {
 	if !ok {
 		return Ratio{}, false
 	}
-	ma, va := stat.MeanVariance(a, nil)
-	mb, vb := stat.MeanVariance(b, nil)
+	ma, va := MeanVariance(a, Sample)
+	mb, vb := MeanVariance(b, Sample)
 	if mb == 0 {
 		return Ratio{}, false
 	}
@@ -178,6 +179,15 @@ func Compare(a, b []float64) (r Ratio, ok bool) {
 		r.Low, r.High = &lo, &hi
 	}
 	return r, true
+}
+
+// PValue prints a p-value as every report does: three decimals, or as an
+// upper bound when it rounds to zero.
+func PValue(p float64) string {
+	if p < 0.001 {
+		return "<0.001"
+	}
+	return fmt.Sprintf("%.3f", p)
 }
 
 // GeoMean is the geometric mean of positive ratios; ok is false for none,

@@ -39,12 +39,15 @@ func TestDescribe(t *testing.T) {
 			}
 			near(t, "mean", e.Mean, tc.mean, 1e-9)
 			near(t, "std", e.Std, tc.std, 1e-9)
+			if e.StdDDOF != Sample {
+				t.Errorf("std_ddof = %d, want 1 (sample)", e.StdDDOF)
+			}
 			near(t, "cv", e.CV, tc.cv, 1e-9)
 			near(t, "low", e.Low, tc.low, 1e-6)
 			near(t, "high", e.High, tc.high, 1e-6)
 		})
 	}
-	if e := NewEstimate(nil); e != (Estimate{}) {
+	if e := NewEstimate(nil); e != (Estimate{StdDDOF: Sample}) {
 		t.Errorf("Describe(nil) = %+v, want zero", e)
 	}
 }
@@ -161,5 +164,16 @@ func TestGeoMean(t *testing.T) {
 			t.Errorf("GeoMean(%v) ok = %v, want %v", tc.xs, ok, tc.ok)
 		}
 		near(t, "geomean", g, tc.want, 1e-12)
+	}
+}
+
+func TestPValue(t *testing.T) {
+	for _, tc := range []struct {
+		p    float64
+		want string
+	}{{0.5, "0.500"}, {0.0495, "0.050"}, {0.001, "0.001"}, {0.00099, "<0.001"}, {0, "<0.001"}} {
+		if got := PValue(tc.p); got != tc.want {
+			t.Errorf("PValue(%g) = %q, want %q", tc.p, got, tc.want)
+		}
 	}
 }

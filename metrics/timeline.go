@@ -6,7 +6,6 @@ package metrics
 
 import (
 	"fmt"
-	"math"
 	"slices"
 )
 
@@ -26,11 +25,14 @@ type TimelinePoint struct {
 	Running int     `json:"running"`
 }
 
-// FinishPercentiles holds the times by which a share of the samples had finished.
+// FinishPercentiles holds the times by which a share of the samples had
+// finished, as nearest-rank percentiles (Method).
 type FinishPercentiles struct {
 	P50 float64 `json:"p50"`
 	P90 float64 `json:"p90"`
 	P99 float64 `json:"p99"`
+	// Method is always NearestRank: a finish time someone observed.
+	Method PercentileMethod `json:"percentile_method"`
 }
 
 // Timeline is a step's samples and the figures derived from them.
@@ -80,7 +82,8 @@ func NewTimeline(samples []FinishSample, makespan float64, source string) (Timel
 		finish[i] = s.FinishS
 	}
 	slices.Sort(finish)
-	t.DoneS = FinishPercentiles{P50: rank(finish, 0.5), P90: rank(finish, 0.9), P99: rank(finish, 0.99)}
+	rank := func(p float64) float64 { return Percentile(finish, p, NearestRank) }
+	t.DoneS = FinishPercentiles{P50: rank(50), P90: rank(90), P99: rank(99), Method: NearestRank}
 	t.TailShare = (makespan - t.DoneS.P90) / makespan
 	var tail, total float64
 	for _, s := range samples {
@@ -95,12 +98,6 @@ func NewTimeline(samples []FinishSample, makespan float64, source string) (Timel
 	}
 	t.Running = running(finish)
 	return t, nil
-}
-
-// rank is the nearest-rank percentile of sorted values.
-func rank(sorted []float64, q float64) float64 {
-	k := int(math.Ceil(q*float64(len(sorted)))) - 1
-	return sorted[max(k, 0)]
 }
 
 // tokensAfter is the share of s's tokens produced after time at, with its

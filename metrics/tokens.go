@@ -6,10 +6,7 @@ package metrics
 
 import (
 	"fmt"
-	"sort"
 	"time"
-
-	"gonum.org/v1/gonum/stat"
 )
 
 // Tokens counts a generation from the engine's own outputs.
@@ -23,41 +20,9 @@ type Tokens struct {
 	// OutputTokens counts every token of every completion.
 	OutputTokens  int            `json:"output_tokens"`
 	FinishReasons map[string]int `json:"finish_reasons"`
-	// OutputLen describes the completions' lengths in tokens.
+	// OutputLen describes the completions' lengths in tokens, with the
+	// sample standard deviation (no vllm key to match).
 	OutputLen Summary `json:"output_len"`
-}
-
-// Summary describes a sample of values.
-type Summary struct {
-	Count  int     `json:"count"`
-	Mean   float64 `json:"mean"`
-	Std    float64 `json:"std"`
-	Min    float64 `json:"min"`
-	Median float64 `json:"median"`
-	P99    float64 `json:"p99"`
-	Max    float64 `json:"max"`
-}
-
-// Summarize computes a Summary; the standard deviation is the sample one
-// (n-1), and is 0 for fewer than two values.
-func Summarize(xs []float64) Summary {
-	if len(xs) == 0 {
-		return Summary{}
-	}
-	sorted := append([]float64(nil), xs...)
-	sort.Float64s(sorted)
-	s := Summary{
-		Count:  len(sorted),
-		Mean:   stat.Mean(sorted, nil),
-		Min:    sorted[0],
-		Median: stat.Quantile(0.5, stat.LinInterp, sorted, nil),
-		P99:    stat.Quantile(0.99, stat.LinInterp, sorted, nil),
-		Max:    sorted[len(sorted)-1],
-	}
-	if len(sorted) > 1 {
-		s.Std = stat.StdDev(sorted, nil)
-	}
-	return s
 }
 
 // Count tallies the requests of one generate call.
@@ -77,7 +42,7 @@ func Count(reqs []Request) Tokens {
 			lens = append(lens, float64(c.OutputTokens))
 		}
 	}
-	t.OutputLen = Summarize(lens)
+	t.OutputLen = Summarize(lens, Sample)
 	return t
 }
 

@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"math"
 	"strings"
 	"testing"
 	"time"
@@ -78,21 +77,5 @@ func TestCheck(t *testing.T) {
 	w := Count([]Request{req(100, 256, 256), req(70, 256, 256)}).Check(data)
 	if len(w) != 1 || w[0] != "engine saw 170 prompt tokens, want the 180 of the dataset's prompts" {
 		t.Errorf("dataset prompts cut short: %q", w)
-	}
-}
-
-func TestSummarize(t *testing.T) {
-	s := Summarize([]float64{4, 1, 3, 2})
-	if s.Count != 4 || s.Mean != 2.5 || s.Min != 1 || s.Max != 4 {
-		t.Errorf("summary = %+v", s)
-	}
-	if math.Abs(s.Std-math.Sqrt(5.0/3)) > 1e-12 {
-		t.Errorf("std = %v, want sample std %v", s.Std, math.Sqrt(5.0/3))
-	}
-	if one := Summarize([]float64{7}); one.Std != 0 || one.Median != 7 {
-		t.Errorf("one value: %+v", one)
-	}
-	if (Summarize(nil) != Summary{}) {
-		t.Error("empty sample must give a zero summary")
 	}
 }

@@ -199,14 +199,26 @@ func describe(ctx context.Context, o options) (environment, error) {
 	return env, nil
 }
 
+// goal is the least throughput ratio rollbench / vllm wanted.
+const goal = 0.97
+
 func writeReport(o options, env environment, samples []sample) error {
+	data, md, err := report(o, env, samples)
+	if err != nil {
+		return err
+	}
+	return o.Write(data, md)
+}
+
+// report is the JSON and Markdown of the runs.
+func report(o options, env environment, samples []sample) (data, md []byte, err error) {
 	by := map[string][]sample{}
 	for _, s := range samples {
 		by[s.Tool] = append(by[s.Tool], s)
 	}
 	rb, vb := by["rollbench-inproc"], by["vllm bench throughput"]
 	if len(rb) != len(vb) || len(rb) == 0 {
-		return errors.New("unequal runs")
+		return nil, nil, errors.New("unequal runs")
 	}
 	field := func(ss []sample, f func(sample) float64) []float64 {
 		out := make([]float64, len(ss))
@@ -223,22 +235,17 @@ func writeReport(o options, env environment, samples []sample) error {
 		ratios[i] = rb[i].OutputTokensPerSecond / vb[i].OutputTokensPerSecond
 	}
 	rT, vT, rW, vW := sidebyside.SpreadOf(field(rb, tps)), sidebyside.SpreadOf(field(vb, tps)), sidebyside.SpreadOf(field(rb, wall)), sidebyside.SpreadOf(field(vb, wall))
-	ratio, bld := sidebyside.SpreadOf(ratios), sidebyside.SpreadOf(field(rb, build))
+	bld := sidebyside.SpreadOf(field(rb, build))
+	ratio := sidebyside.Compare(field(rb, tps), field(vb, tps), goal)
 
-	report := map[string]any{"environment": env, "workload": map[string]any{
+	out := map[string]any{"environment": env, "workload": map[string]any{
 		"model": "built-in tiny Qwen3 (bf16)", "num_prompts": o.numPrompts, "n": o.n,
 		"input_len": o.inputLen, "output_len": o.outputLen, "kv_cache_memory_bytes": o.kvCache,
 		"engine_args": "dtype bfloat16, gpu_memory_utilization 0.4, max_num_seqs 1024, max_model_len 768, enforce_eager, seed 0, 1 warm-up prompt",
-	}, "samples": samples, "throughput_ratio_pairs": ratios}
-	data, err := json.MarshalIndent(report, "", "  ")
+	}, "samples": samples, "throughput_ratio_pairs": ratios, "throughput_ratio": ratio}
+	data, err = json.MarshalIndent(out, "", "  ")
 	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(o.Out+".json", append(data, '\n'), 0o644); err != nil {
-		return err
+		return nil, nil, err
 	}
 
 	var b strings.Builder
@@ -251,18 +258,20 @@ func writeReport(o options, env environment, samples []sample) error {
 		"max_model_len 768, enforce_eager, seed 0, one warm-up prompt). %d runs of each tool, alternating, a fresh process each. "+
 		"Regenerate with `make bench-offline`.\n\n",
 		o.numPrompts, o.n, o.inputLen, o.outputLen, o.kvCache, o.Runs)
+	// The spreads describe the runs; the ratio below compares them.
 	fmt.Fprintf(&b, "| | rollbench-inproc | vllm bench throughput |\n|---|---|---|\n")
 	fmt.Fprintf(&b, "| output tokens/s, median (min..max) | %.1f (%.1f..%.1f) | %.1f (%.1f..%.1f) |\n", rT.Median, rT.Min, rT.Max, vT.Median, vT.Min, vT.Max)
 	fmt.Fprintf(&b, "| whole process, s, median (min..max) | %.1f (%.1f..%.1f) | %.1f (%.1f..%.1f) |\n", rW.Median, rW.Min, rW.Max, vW.Median, vW.Min, vW.Max)
 	fmt.Fprintf(&b, "| building the request objects, ms, median (min..max) | %.2f (%.2f..%.2f) | not reported |\n\n", bld.Median*1e3, bld.Min*1e3, bld.Max*1e3)
-	fmt.Fprintf(&b, "Throughput ratio rollbench / vllm, pair by pair:")
+	fmt.Fprintf(&b, "Output tokens/s, rollbench / vllm: %s (%s).\n\n", ratio.Format(3), sidebyside.Method())
+	fmt.Fprintf(&b, "Pair by pair:")
 	for _, r := range ratios {
 		fmt.Fprintf(&b, " %.3f", r)
 	}
-	fmt.Fprintf(&b, " (median %.3f; goal >= 0.97).\n\n", ratio.Median)
+	fmt.Fprintf(&b, ".\n\n")
 	fmt.Fprintf(&b, "| run | tool | output tok/s | generate s | process s |\n|---|---|---|---|---|\n")
 	for _, s := range samples {
 		fmt.Fprintf(&b, "| %d | %s | %.1f | %.2f | %.1f |\n", s.Run, s.Tool, s.OutputTokensPerSecond, s.ElapsedSeconds, s.WallSeconds)
 	}
-	return os.WriteFile(o.Out+".md", []byte(b.String()), 0o644)
+	return append(data, '\n'), []byte(b.String()), nil
 }

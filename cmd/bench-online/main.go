@@ -236,6 +236,10 @@ func waitHealthy(base string) error {
 	return fmt.Errorf("mock server at %s did not come up", base)
 }
 
+// goal is the least ratio of sustained requests/s, rollbench / vllm,
+// wanted at every concurrency.
+const goal = 10
+
 func write(o options, samples []sample) error {
 	env := map[string]string{
 		"date":  time.Now().UTC().Format(time.RFC3339),
@@ -246,17 +250,33 @@ func write(o options, samples []sample) error {
 	if v, err := exec.Command(o.VLLM, "--version").Output(); err == nil {
 		env["vllm"] = strings.TrimSpace(lastLine(string(v)))
 	}
-	data, err := json.MarshalIndent(map[string]any{"environment": env, "requests_per_run": o.requests,
-		"latency":    map[string]any{"requests": o.latencyRequests, "concurrency": o.latencyConcurrency, "tokens_per_second": o.latencyPace, "request_rate": o.latencyRate},
-		"output_len": o.outputLen, "samples": samples}, "", "  ")
+	data, md, err := report(o, env, samples)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
-		return err
+	return o.Write(data, md)
+}
+
+// report is the JSON and Markdown of the runs.
+func report(o options, env map[string]string, samples []sample) (data, md []byte, err error) {
+	ratios := map[int]sidebyside.Comparison{}
+	for _, conc := range o.concurrencies {
+		rps := map[string][]float64{}
+		for _, s := range samples {
+			if s.Phase == "throughput" && s.Concurrency == conc {
+				rps[s.Client] = append(rps[s.Client], s.RequestsPerSecond)
+			}
+		}
+		if len(rps["rollbench"]) == 0 || len(rps["vllm bench serve"]) == 0 {
+			return nil, nil, fmt.Errorf("concurrency %d: runs of only %d client(s)", conc, len(rps))
+		}
+		ratios[conc] = sidebyside.Compare(rps["rollbench"], rps["vllm bench serve"], goal)
 	}
-	if err := os.WriteFile(o.Out+".json", append(data, '\n'), 0o644); err != nil {
-		return err
+	data, err = json.MarshalIndent(map[string]any{"environment": env, "requests_per_run": o.requests,
+		"latency":    map[string]any{"requests": o.latencyRequests, "concurrency": o.latencyConcurrency, "tokens_per_second": o.latencyPace, "request_rate": o.latencyRate},
+		"output_len": o.outputLen, "samples": samples, "requests_per_second_ratio": ratios}, "", "  ")
+	if err != nil {
+		return nil, nil, err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Online client: rollbench (Go) vs `vllm bench serve` (Python)\n\n")
@@ -265,14 +285,12 @@ func write(o options, samples []sample) error {
 	fmt.Fprintf(&b, "Both clients drive the same instant server (`rollbench-inproc mock-server`, a separate process, "+
 		"no pacing, %d output tokens per request in vLLM's stream format) with %d streaming /v1/completions requests "+
 		"scheduled at once and capped by the concurrency; %d runs of each, alternating. Against a server that answers "+
-		"at once, the time to first token is the client's own added latency. Figures are medians over runs.\n\n",
+		"at once, the time to first token is the client's own added latency. Figures are medians over runs (numpy's linear median).\n\n",
 		o.outputLen, o.requests, o.Runs)
 	fmt.Fprintf(&b, "Throughput: the instant server, saturated by each client in turn.\n\n")
 	fmt.Fprintf(&b, "| concurrency | client | requests/s | output tokens/s | TTFT p50 ms | TTFT p99 ms | Go client overhead p99 ms |\n")
 	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|\n")
-	ratios := map[int]float64{}
 	for _, conc := range o.concurrencies {
-		rates := map[string]float64{}
 		for _, client := range []string{"rollbench", "vllm bench serve"} {
 			var rps, tps, t50, t99, ov []float64
 			for _, s := range samples {
@@ -281,20 +299,18 @@ func write(o options, samples []sample) error {
 					t50, t99, ov = append(t50, s.TTFTp50ms), append(t99, s.TTFTp99ms), append(ov, s.OverheadP99ms)
 				}
 			}
-			rates[client] = sidebyside.Median(rps)
 			overhead := "n/a"
 			if client == "rollbench" {
 				overhead = fmt.Sprintf("%.3f", sidebyside.Median(ov))
 			}
 			fmt.Fprintf(&b, "| %d | %s | %.0f | %.0f | %.3f | %.3f | %s |\n", conc, client, sidebyside.Median(rps), sidebyside.Median(tps), sidebyside.Median(t50), sidebyside.Median(t99), overhead)
 		}
-		ratios[conc] = rates["rollbench"] / rates["vllm bench serve"]
 	}
-	fmt.Fprintf(&b, "\nSustained requests/s, rollbench / vllm bench serve:")
+	fmt.Fprintf(&b, "\nSustained requests/s, rollbench / vllm bench serve (%s):\n\n", sidebyside.Method())
 	for _, conc := range o.concurrencies {
-		fmt.Fprintf(&b, " %.1fx at concurrency %d;", ratios[conc], conc)
+		fmt.Fprintf(&b, "- at concurrency %d: %s\n", conc, ratios[conc].Format(1))
 	}
-	fmt.Fprintf(&b, " goal: at least 10x.\n\n")
+	fmt.Fprintf(&b, "\n")
 	fmt.Fprintf(&b, "Added latency: the same clients against a paced server (`mock-server --tokens-per-second %g`, first token at once), "+
 		"%d requests arriving as a Poisson process of %g requests/s (each client's own --request-rate, seeded by the run), at most %d in flight, "+
 		"so that neither client saturates the machine. The time to first token is then what the client, the loopback and the server add "+
@@ -324,7 +340,7 @@ func write(o options, samples []sample) error {
 	for _, s := range samples {
 		fmt.Fprintf(&b, "| %s | %d | %d | %s | %.0f | %.0f | %.3f | %.2f |\n", s.Phase, s.Concurrency, s.Run, s.Client, s.RequestsPerSecond, s.OutputTokensPerS, s.TTFTp99ms, s.DurationS)
 	}
-	return os.WriteFile(o.Out+".md", []byte(b.String()), 0o644)
+	return append(data, '\n'), []byte(b.String()), nil
 }
 
 func lastLine(s string) string {

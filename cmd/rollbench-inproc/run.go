@@ -14,10 +14,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/rollbench/rollbench/internal/engine"
-	"github.com/rollbench/rollbench/internal/loadgen"
 	"github.com/rollbench/rollbench/internal/profile"
 	"github.com/rollbench/rollbench/internal/result"
 	runner "github.com/rollbench/rollbench/internal/run"
+	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/python"
 	"github.com/rollbench/rollbench/workload"
@@ -227,7 +227,7 @@ func printSummary(w io.Writer, res any, path string) {
 		fmt.Fprintf(w, "  throughput  %.1f output tok/s, %.1f total tok/s, %.2f req/s\n", m.OutputThroughput, m.TotalTokenThroughput, m.RequestThroughput)
 		for _, l := range []struct {
 			name string
-			s    loadgen.Summary
+			s    metrics.Summary
 		}{{"TTFT", m.TTFT}, {"TPOT", m.TPOT}, {"ITL", m.ITL}, {"E2EL", m.E2EL}} {
 			fmt.Fprintf(w, "  %-11s mean %.2f ms, median %.2f, p99 %.2f\n", l.name, l.s.Mean, l.s.Median, l.s.P99)
 		}

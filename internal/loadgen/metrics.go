@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+
+	"github.com/rollbench/rollbench/metrics"
 )
 
 // Metrics describes a run from its results. Set MaxConcurrency, Add every
@@ -44,19 +46,21 @@ type Metrics struct {
 
 	// TTFT, TPOT, ITL (every gap of every sample pooled) and E2EL are in
 	// milliseconds over completed samples; TPOT only over samples with more
-	// than one output token.
-	TTFT Summary `json:"ttft_ms"`
-	TPOT Summary `json:"tpot_ms"`
-	ITL  Summary `json:"itl_ms"`
-	E2EL Summary `json:"e2el_ms"`
+	// than one output token. Like every latency summary here they are the
+	// figures vllm bench serve computes with numpy: population std
+	// (std_ddof 0) and linear percentiles.
+	TTFT metrics.Summary `json:"ttft_ms"`
+	TPOT metrics.Summary `json:"tpot_ms"`
+	ITL  metrics.Summary `json:"itl_ms"`
+	E2EL metrics.Summary `json:"e2el_ms"`
 
 	// SendLag is the client's delay per request sent: actual send minus
 	// scheduled send. It includes waiting for a concurrency slot when there
 	// are more requests than MaxConcurrency. ClientOverhead is the client's
 	// own cost: from the moment a slot was free to the request written on
 	// its connection (which includes opening the connection).
-	SendLag        Summary `json:"send_lag_ms"`
-	ClientOverhead Summary `json:"client_overhead_ms"`
+	SendLag        metrics.Summary `json:"send_lag_ms"`
+	ClientOverhead metrics.Summary `json:"client_overhead_ms"`
 
 	FinishReasons map[string]int `json:"finish_reasons"`
 	// Notes say what the numbers leave out or rest on, as footnotes.
@@ -159,8 +163,10 @@ func (m *Metrics) Close() {
 		m.OutputThroughput = float64(m.OutputTokens) / m.DurationS
 		m.TotalTokenThroughput = float64(m.InputTokens+m.OutputTokens) / m.DurationS
 	}
-	m.TTFT, m.TPOT, m.ITL, m.E2EL = Summarize(m.ttft), Summarize(m.tpot), Summarize(m.itl), Summarize(m.e2el)
-	m.SendLag, m.ClientOverhead = Summarize(sendLag), Summarize(overhead)
+	// Population std: these are vllm bench serve's std_ keys.
+	sum := func(xs []float64) metrics.Summary { return metrics.Summarize(xs, metrics.Population) }
+	m.TTFT, m.TPOT, m.ITL, m.E2EL = sum(m.ttft), sum(m.tpot), sum(m.itl), sum(m.e2el)
+	m.SendLag, m.ClientOverhead = sum(sendLag), sum(overhead)
 	m.notes()
 }
 
@@ -184,7 +190,7 @@ func (m *Metrics) notes() {
 	}
 	for _, s := range []struct {
 		name string
-		sum  Summary
+		sum  metrics.Summary
 	}{{"TTFT", m.TTFT}, {"TPOT", m.TPOT}, {"ITL", m.ITL}, {"E2EL", m.E2EL}} {
 		if s.sum.Warning != "" {
 			add("%s: %s", s.name, s.sum.Warning)
@@ -209,7 +215,7 @@ func (m *Metrics) VLLMKeys() map[string]any {
 		"total_token_throughput": m.TotalTokenThroughput,
 		"max_concurrency":        m.MaxConcurrency,
 	}
-	for name, s := range map[string]Summary{"ttft": m.TTFT, "tpot": m.TPOT, "itl": m.ITL, "e2el": m.E2EL} {
+	for name, s := range map[string]metrics.Summary{"ttft": m.TTFT, "tpot": m.TPOT, "itl": m.ITL, "e2el": m.E2EL} {
 		out["mean_"+name+"_ms"] = s.Mean
 		out["median_"+name+"_ms"] = s.Median
 		out["std_"+name+"_ms"] = s.Std

@@ -327,9 +327,9 @@ func speedupCell(sp Speedup) string {
 	switch iv := sp.Interval; {
 	case iv == nil:
 	case iv.Low == nil || iv.High == nil:
-		s += " [unbounded] p=" + pValue(iv.P)
+		s += " [unbounded] p=" + metrics.PValue(iv.P)
 	default:
-		s += fmt.Sprintf(" [%.2f, %.2f] p=%s", *iv.Low, *iv.High, pValue(iv.P))
+		s += fmt.Sprintf(" [%.2f, %.2f] p=%s", *iv.Low, *iv.High, metrics.PValue(iv.P))
 	}
 	if sp.Metric == MetricTotal {
 		s += " " + totalMark
@@ -344,15 +344,6 @@ func withInterval(cell string, e Entry) string {
 		return cell
 	}
 	return fmt.Sprintf("%s ±%.1f%%", cell, 100*metrics.NewEstimate(e.Samples.OutputTokensPerSecond).HalfWidth())
-}
-
-// pValue prints a p-value with three decimals, or as an upper bound when
-// it rounds to zero.
-func pValue(p float64) string {
-	if p < 0.001 {
-		return "<0.001"
-	}
-	return fmt.Sprintf("%.3f", p)
 }
 
 // shownNotes are an entry's notes with the figures the table has no

@@ -23,7 +23,7 @@ import (
 	"slices"
 	"strings"
 
-	"gonum.org/v1/gonum/stat"
+	"github.com/rollbench/rollbench/metrics"
 )
 
 // Status of a row.
@@ -334,7 +334,7 @@ func setRepetitions(row *Row, f rollbenchFile) {
 		if len(xs) != len(f.Repetitions) {
 			return nil
 		}
-		m := stat.Mean(xs, nil)
+		m := metrics.Mean(xs)
 		return &m
 	}
 	row.OutputTokensPerSecond = mean(s.OutputTokensPerSecond)

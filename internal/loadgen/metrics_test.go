@@ -11,65 +11,6 @@ import (
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(1, math.Abs(b)) }
 
-func TestSummarize(t *testing.T) {
-	// Expected values are numpy's: np.mean, np.median, np.std (ddof=0) and
-	// np.percentile (method="linear").
-	for _, tc := range []struct {
-		name string
-		xs   []float64
-		want Summary
-		warn bool
-	}{
-		{"four TTFTs", []float64{40, 10, 30, 20}, Summary{
-			Count: 4, Mean: 25, Median: 25, Std: math.Sqrt(125), Min: 10, Max: 40,
-			P50: 25, P90: 37, P95: 38.5, P99: 39.7}, true},
-		{"odd count", []float64{15, 20, 35, 40, 50}, Summary{
-			Count: 5, Mean: 32, Median: 35, Std: math.Sqrt(166), Min: 15, Max: 50,
-			P50: 35, P90: 46, P95: 48, P99: 49.6}, true},
-		{"one value", []float64{7}, Summary{Count: 1, Mean: 7, Median: 7, Min: 7, Max: 7, P50: 7, P90: 7, P95: 7, P99: 7}, true},
-		{"1..20", seq(20), Summary{
-			Count: 20, Mean: 10.5, Median: 10.5, Std: math.Sqrt(33.25), Min: 1, Max: 20,
-			P50: 10.5, P90: 18.1, P95: 19.05, P99: 19.81}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			in := slices.Clone(tc.xs)
-			got := Summarize(in)
-			if !slices.Equal(in, tc.xs) {
-				t.Errorf("Summarize reordered its input: %v", in)
-			}
-			if (got.Warning != "") != tc.warn {
-				t.Errorf("warning = %q, want one: %v", got.Warning, tc.warn)
-			}
-			got.Warning = ""
-			for _, f := range []struct {
-				name      string
-				got, want float64
-			}{
-				{"count", float64(got.Count), float64(tc.want.Count)}, {"mean", got.Mean, tc.want.Mean},
-				{"median", got.Median, tc.want.Median}, {"std", got.Std, tc.want.Std},
-				{"min", got.Min, tc.want.Min}, {"max", got.Max, tc.want.Max},
-				{"p50", got.P50, tc.want.P50}, {"p90", got.P90, tc.want.P90},
-				{"p95", got.P95, tc.want.P95}, {"p99", got.P99, tc.want.P99},
-			} {
-				if !near(f.got, f.want) {
-					t.Errorf("%s = %v, want %v", f.name, f.got, f.want)
-				}
-			}
-		})
-	}
-	if s := Summarize(nil); s.Count != 0 || s.Mean != 0 || s.Warning == "" {
-		t.Errorf("empty: %+v, want zeros and a warning", s)
-	}
-}
-
-func seq(n int) []float64 {
-	xs := make([]float64, n)
-	for i := range xs {
-		xs[i] = float64(i + 1)
-	}
-	return xs
-}
-
 // sample is a completed per-sample result with the timings given; TPOT
 // follows vllm bench serve's definition.
 func sample(req int, ttft, e2el float64, itl []float64, tokens int) Result {
