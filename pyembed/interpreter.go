@@ -38,6 +38,10 @@ type Config struct {
 	Python string
 	// Path entries are put in front of sys.path.
 	Path []string
+	// Env is set in the process environment before the interpreter starts:
+	// Python copies the environment into os.environ once, at start-up, and
+	// the processes it starts inherit it.
+	Env map[string]string
 }
 
 // Info describes the embedded interpreter.
@@ -73,6 +77,11 @@ func Start(cfg Config) (*Interpreter, error) {
 	}
 	if !started.CompareAndSwap(false, true) {
 		return nil, errors.New("a python interpreter was already started in this process")
+	}
+	for k, v := range cfg.Env {
+		if err := os.Setenv(k, v); err != nil {
+			return nil, fmt.Errorf("set %s: %w", k, err)
+		}
 	}
 	in := &Interpreter{info: info, calls: make(chan func()), quit: make(chan chan int)}
 	ready := make(chan error, 1)

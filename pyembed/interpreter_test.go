@@ -22,7 +22,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	testdata, _ := filepath.Abs("testdata")
-	in, err := Start(Config{Python: python, Path: []string{testdata}})
+	in, err := Start(Config{Python: python, Path: []string{testdata}, Env: map[string]string{testEnvKey: testEnvValue}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start interpreter:", err)
 		os.Exit(1)
@@ -45,6 +45,26 @@ func do(t *testing.T, fn func(*Scope) error) {
 	if err := testInterp.Do(context.Background(), fn); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The variable TestMain's Config.Env sets.
+const testEnvKey, testEnvValue = "ROLLBENCH_PYEMBED_TEST_ENV", "set before start"
+
+func TestEnvReachesOSEnviron(t *testing.T) {
+	do(t, func(s *Scope) error {
+		osm, err := s.Import("os")
+		if err != nil {
+			return err
+		}
+		v, err := osm.CallMethod("getenv", []any{testEnvKey}, nil)
+		if err != nil {
+			return err
+		}
+		if got, _ := v.Str(); got != testEnvValue {
+			t.Errorf("os.getenv(%q) = %q, want %q", testEnvKey, got, testEnvValue)
+		}
+		return nil
+	})
 }
 
 func TestStartTwice(t *testing.T) {

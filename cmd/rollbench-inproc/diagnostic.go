@@ -26,18 +26,18 @@ func (c checklist) fail(step string, err error, advice string) error {
 
 // runDiagnostic checks, in order, everything a benchmark needs, with a
 // small run of the first configured model's BF16 checkpoint.
-func runDiagnostic(ctx context.Context, o offlineOptions, stdout io.Writer) error {
+func (o *diagnosticOptions) run(ctx context.Context, stdout io.Writer) error {
 	c := checklist{stdout}
 	spec := o.spec
 	spec.Rollout.NumPrompts = 4
 	spec.Engine.Quant = workload.BF16
 	modelName := "tiny"
-	if o.config != "" {
-		f, err := config.Load(o.config)
+	if o.selection.config != "" {
+		f, err := config.Load(o.selection.config)
 		if err != nil {
 			return c.fail("config", err, "fix the models file (see configs/models.example.yaml)")
 		}
-		planned, err := plan(o, f)
+		planned, err := planMatrix(o.engineOptions, o.selection, f, plainExperiment)
 		if err != nil {
 			return c.fail("config", err, "fix the models file or the flags")
 		}
@@ -60,7 +60,7 @@ func runDiagnostic(ctx context.Context, o offlineOptions, stdout io.Writer) erro
 		c.ok("model: the built-in tiny model")
 	}
 
-	in, err := startInterpreter(o.python)
+	in, err := startInterpreter(o.python, false)
 	if err != nil {
 		return c.fail("interpreter", err, "point --python (or $ROLLBENCH_PYTHON) at the python of the environment that has vLLM, or rebuild with make PYTHON=...")
 	}
@@ -75,7 +75,7 @@ func runDiagnostic(ctx context.Context, o offlineOptions, stdout io.Writer) erro
 
 	name := "diagnostic_" + modelName + "_bf16"
 	path := filepath.Join(o.outputDir, name+".json")
-	saved, err := runAndSave(ctx, in, experiment{Name: name, ModelName: modelName, Spec: spec}, path)
+	saved, err := runAndSave(ctx, in, plainExperiment(name, modelName, spec), path)
 	res, _ := saved.(*result.Offline)
 	if err != nil {
 		if saved == nil {
@@ -89,4 +89,9 @@ func runDiagnostic(ctx context.Context, o offlineOptions, stdout io.Writer) erro
 	}
 	c.ok("result saved: %s", path)
 	return nil
+}
+
+// plainExperiment is an offline experiment without a profiled pass.
+func plainExperiment(name, modelName string, spec workload.Spec) experiment {
+	return experiment{Name: name, ModelName: modelName, Spec: spec}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,9 +103,15 @@ func TestBadInput(t *testing.T) {
 		out := "== " + tc.name + ": " + strings.Join(tc.args, " ") + "\n" + stderr.String()
 		got.WriteString(strings.ReplaceAll(out, models, "$MODELS"))
 	}
-	golden := filepath.Join("testdata", "bad_input.golden")
+	compareGolden(t, filepath.Join("testdata", "bad_input.golden"), "stderr", got.String())
+}
+
+// compareGolden checks got, what is shown, against the golden file, or
+// rewrites the file with -update.
+func compareGolden(t *testing.T, golden, what, got string) {
+	t.Helper()
 	if *update {
-		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -112,8 +119,8 @@ func TestBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.String() != string(want) {
-		t.Errorf("stderr differs from %s (run with -update to accept):\n--- got\n%s\n--- want\n%s", golden, got.String(), want)
+	if got != string(want) {
+		t.Errorf("%s differs from %s (run with -update to accept):\n--- got\n%s\n--- want\n%s", what, golden, got, want)
 	}
 }
 
@@ -139,9 +146,28 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 }
 
+// TestHelp compares every --help with testdata/help.golden.
+func TestHelp(t *testing.T) {
+	// The defaults that come from the environment, fixed.
+	t.Setenv("ROLLBENCH_PYTHON", "/usr/bin/python3")
+	t.Setenv("ROLLBENCH_MODEL_BASE", "")
+	var got bytes.Buffer
+	for _, args := range [][]string{{"--help"}, {"tiny-model", "--help"}, {"summarize", "--help"}, {"mock-server", "--help"}, {"profile", "--help"}} {
+		var stdout, stderr bytes.Buffer
+		if code := exitCode(run(context.Background(), args, &stdout, &stderr), &stderr); code != 0 || stderr.Len() > 0 {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr.String())
+		}
+		got.WriteString("== " + strings.Join(args, " ") + "\n" + stdout.String())
+	}
+	compareGolden(t, filepath.Join("testdata", "help.golden"), "--help", got.String())
+	if strings.Contains(got.String(), "[=") {
+		t.Errorf("--help shows a flag's optional value; booleans are plain --flag")
+	}
+}
+
 func TestEveryFlagHasHelp(t *testing.T) {
 	var stdout bytes.Buffer
-	_, _ = parseOffline([]string{"--help"}, &stdout)
+	_ = run(context.Background(), []string{"--help"}, &stdout, io.Discard)
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		fields := strings.Fields(line)
 		if len(fields) > 0 && strings.HasPrefix(fields[0], "-") && len(fields) < 3 {
@@ -190,16 +216,76 @@ func TestRolloutFlags(t *testing.T) {
 		{args: []string{"--preset", "verl-async", "--rollout-mode", "sync", "--max-num-seqs", "64"}, mode: workload.Sync, maxNumSeqs: 64, outputLen: 256, verlRule: true, preset: "verl-async"},
 		{args: []string{"--output-len-dist", "uniform:8-100"}, mode: workload.Sync, maxNumSeqs: 1024, outputLen: 100, dist: true},
 	} {
-		o, err := parseOffline(tc.args, io.Discard)
+		cmd, err := parse(tc.args, io.Discard)
+		if err == nil {
+			err = cmd.Validate()
+		}
 		if err != nil {
 			t.Errorf("%v: %v", tc.args, err)
 			continue
 		}
+		o := cmd.(*offlineOptions)
 		r := o.spec.Rollout
 		if r.Mode != tc.mode || o.spec.Engine.MaxNumSeqs != tc.maxNumSeqs || r.OutputLen != tc.outputLen ||
 			r.VerlMaxTokens != tc.verlRule || (r.Lengths != nil) != tc.dist || r.Preset != tc.preset {
 			t.Errorf("%v: mode %s, max-num-seqs %d, output-len %d, verl rule %v, distribution %v, preset %q",
 				tc.args, r.Mode, o.spec.Engine.MaxNumSeqs, r.OutputLen, r.VerlMaxTokens, r.Lengths, r.Preset)
 		}
+	}
+}
+
+// TestDirectProfilerEnvironment checks that validation changes no
+// environment variable: the direct backend's need for the engine core in
+// this process travels in the plan to where the interpreter starts.
+func TestDirectProfilerEnvironment(t *testing.T) {
+	t.Setenv(multiprocessingKey, "")
+	os.Unsetenv(multiprocessingKey)
+	cmd, err := parse([]string{"--profile", "--profile-backend", "direct"}, io.Discard)
+	if err == nil {
+		err = cmd.Validate()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, set := os.LookupEnv(multiprocessingKey); set {
+		t.Errorf("validation set %s=%s", multiprocessingKey, v)
+	}
+	o := cmd.(*offlineOptions)
+	o.named()
+	x := o.experiment()
+	if !x.engineCoreInProcess() || !x.Profile.EngineCoreInProcess {
+		t.Errorf("the plan does not carry the engine core's place: %+v", x.Profile)
+	}
+}
+
+func TestEngineEnv(t *testing.T) {
+	base := map[string]string{"VLLM_WORKER_MULTIPROC_METHOD": "spawn", "HF_HUB_OFFLINE": "1", "VLLM_LOGGING_STREAM": "ext://sys.stderr"}
+	with := func(m map[string]string, k, v string) map[string]string {
+		out := maps.Clone(m)
+		out[k] = v
+		return out
+	}
+	without := func(m map[string]string, k string) map[string]string {
+		out := maps.Clone(m)
+		delete(out, k)
+		return out
+	}
+	for _, tc := range []struct {
+		name      string
+		set       map[string]string
+		inProcess bool
+		want      map[string]string
+	}{
+		{"defaults", nil, false, base},
+		{"engine core in process", nil, true, with(base, multiprocessingKey, "0")},
+		// What the user set stays as it is.
+		{"user's choice", map[string]string{"HF_HUB_OFFLINE": "0", multiprocessingKey: "0"}, true, without(base, "HF_HUB_OFFLINE")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lookup := func(k string) (string, bool) { v, ok := tc.set[k]; return v, ok }
+			if got := engineEnv(lookup, tc.inProcess); !maps.Equal(got, tc.want) {
+				t.Errorf("engineEnv = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -10,8 +10,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/report"
 	runner "github.com/rollbench/rollbench/internal/run"
@@ -19,18 +17,19 @@ import (
 	"github.com/rollbench/rollbench/workload/config"
 )
 
-// plan turns the selected combinations of a models file into experiments,
-// each with the command line's workload and the model's own settings. A
-// spec that cannot be valid is a usage error before anything runs; a
-// checkpoint that is missing fails its row only.
-func plan(o offlineOptions, f *config.File) ([]runner.Planned, error) {
-	combos, err := f.Select(o.models, o.quants, o.modelBase)
+// planMatrix turns the selected combinations of a models file into
+// experiments, each with the command line's workload and the model's own
+// settings, and describes each as its child runs it. A spec that cannot be
+// valid is a usage error before anything runs; a checkpoint that is
+// missing fails its row only.
+func planMatrix(e engineOptions, sel selection, f *config.File, describe func(name, modelName string, spec workload.Spec) experiment) ([]runner.Planned, error) {
+	combos, err := f.Select(sel.models, sel.quants, sel.modelBase)
 	if err != nil {
 		return nil, usageError{err}
 	}
 	var out []runner.Planned
 	for _, c := range combos {
-		spec := o.spec
+		spec := e.spec
 		spec.Engine.Quant = c.Quant
 		spec.Engine.Args = c.EngineArgs
 		if c.TensorParallelSize > 0 {
@@ -56,21 +55,14 @@ func plan(o offlineOptions, f *config.File) ([]runner.Planned, error) {
 		if err := spec.Validate(); err != nil {
 			return nil, usagef("%s: %v", c.Name(), err)
 		}
-		p.Payload = o.experiment(p.Name, p.ModelName, p.Spec)
+		p.Payload = describe(p.Name, p.ModelName, p.Spec)
 		out = append(out, p)
 	}
 	return out, nil
 }
 
-func runMatrix(ctx context.Context, o offlineOptions, stdout io.Writer) error {
-	f, err := config.Load(o.config)
-	if err != nil {
-		return usageError{err}
-	}
-	planned, err := plan(o, f)
-	if err != nil {
-		return err
-	}
+func (o *matrixOptions) run(ctx context.Context, stdout io.Writer) error {
+	planned := o.planned
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find own executable: %w", err)
@@ -79,9 +71,9 @@ func runMatrix(ctx context.Context, o offlineOptions, stdout io.Writer) error {
 		Command:   []string{self, "run-experiment", "--python", o.python},
 		OutputDir: o.outputDir,
 		LogDir:    o.logDir,
-		Timeout:   o.timeout,
+		Timeout:   o.selection.timeout,
 		Grace:     gracePeriod,
-		Resume:    o.resume,
+		Resume:    o.selection.resume,
 		Version:   version,
 		Progress:  stdout,
 	}, planned)
@@ -132,67 +124,46 @@ one of them. Pictures go beside them, linked from summary.md: speedup.png
 (speedups with their 95% intervals) and, for results with a timeline,
 NAME.running.png (samples still running over time) and NAME.cdf.png
 (completion-time CDF).
-
-Flags:
 `
 
-func runSummarize(args []string, stdout io.Writer) error {
-	fs := pflag.NewFlagSet("summarize", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	markdown := fs.Bool("markdown", false, "print the Markdown summary")
-	csv := fs.Bool("csv", false, "print the CSV summary")
-	help := fs.BoolP("help", "h", false, "show this help")
-	if err := fs.Parse(args); err != nil {
-		return usageError{fmt.Errorf("summarize: %w", err)}
-	}
-	if *help {
-		fmt.Fprint(stdout, summarizeUsage+fs.FlagUsages())
-		return errHelp
-	}
-	if fs.NArg() != 1 {
-		return usagef("summarize: want one directory, got %d arguments", fs.NArg())
-	}
-	if *markdown && *csv {
-		return usagef("summarize: --markdown and --csv exclude each other")
-	}
-	dir := fs.Arg(0)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return usagef("summarize: %s is not a directory", dir)
-	}
+func (o *summarizeOptions) run(_ context.Context, stdout io.Writer) error {
 	show := report.Text
 	switch {
-	case *markdown:
+	case o.markdown:
 		show = report.Markdown
-	case *csv:
+	case o.csv:
 		show = report.CSV
 	}
-	return summarize(dir, nil, stdout, show)
+	return summarize(o.args[0], nil, stdout, show)
 }
 
-// runExperiment is the child side of a matrix: one experiment, read from a
-// file, with its result written to another. It is not meant to be typed.
-func runExperiment(ctx context.Context, args []string) error {
-	fs := pflag.NewFlagSet("run-experiment", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	spec := fs.String("experiment", "", "experiment file written by the matrix")
-	output := fs.String("output", "", "result file")
-	pythonPath := fs.String("python", defaultPythonPath(), "python executable")
-	if err := fs.Parse(args); err != nil {
-		return usageError{fmt.Errorf("run-experiment: %w", err)}
-	}
-	data, err := os.ReadFile(*spec)
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
+// experimentOptions are the child side of a matrix: one experiment, read
+// from a file, with its result written to another.
+type experimentOptions struct {
+	file, output, python string
+}
+
+func (o *experimentOptions) Validate() error { return nil }
+
+func (o *experimentOptions) run(ctx context.Context, _ io.Writer) error {
+	data, err := os.ReadFile(o.file)
 	if err != nil {
 		return fmt.Errorf("run-experiment: %w", err)
 	}
 	var x experiment
 	if err := json.Unmarshal(data, &x); err != nil {
-		return fmt.Errorf("run-experiment %s: %w", *spec, err)
+		return fmt.Errorf("run-experiment %s: %w", o.file, err)
 	}
-	in, err := startInterpreter(*pythonPath)
+	in, err := startInterpreter(o.python, x.engineCoreInProcess())
 	if err != nil {
 		return err
 	}
 	defer finalize(in)
-	_, err = runAndSave(ctx, in, x, *output)
+	_, err = runAndSave(ctx, in, x, o.output)
 	return err
 }

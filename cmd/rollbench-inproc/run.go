@@ -7,58 +7,65 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"time"
-
-	"github.com/spf13/pflag"
 
 	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/profile"
+	"github.com/rollbench/rollbench/internal/report"
 	"github.com/rollbench/rollbench/internal/result"
 	runner "github.com/rollbench/rollbench/internal/run"
-	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/python"
 	"github.com/rollbench/rollbench/workload"
 )
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 {
-		switch args[0] {
-		case "tiny-model":
-			return runTinyModel(ctx, args[1:], stdout)
-		case "summarize":
-			return runSummarize(args[1:], stdout)
-		case "run-experiment":
-			return runExperiment(ctx, args[1:])
-		case "mock-server":
-			return runMockServer(ctx, args[1:], stdout)
-		case "profile":
-			return runProfileSession(ctx, args[1:], stdout)
-		}
-	}
-	o, err := parseOffline(args, stdout)
+	cmd, err := parse(args, stdout)
 	if err != nil {
 		return err
 	}
-	if o.version {
-		fmt.Fprintln(stdout, "rollbench-inproc", version)
-		return nil
+	if err := cmd.Validate(); err != nil {
+		return err
 	}
-	switch {
-	case o.diagnostic:
-		err = runDiagnostic(ctx, o, stdout)
-	case o.config != "":
-		err = runMatrix(ctx, o, stdout)
-	default:
-		err = runSingle(ctx, o, stdout)
-	}
+	err = cmd.run(ctx, stdout)
 	var pe *pyembed.Error
-	if o.verbose && errors.As(err, &pe) && pe.Traceback != "" {
+	if v, ok := cmd.(interface{ showTracebacks() bool }); ok && v.showTracebacks() && errors.As(err, &pe) && pe.Traceback != "" {
 		fmt.Fprint(stderr, pe.Traceback)
 	}
 	return err
+}
+
+// parse chooses the mode the arguments ask for and fills its options.
+func parse(args []string, stdout io.Writer) (command, error) {
+	if len(args) > 0 {
+		switch args[0] {
+		case "tiny-model":
+			return parseTinyModel(args[1:], stdout)
+		case "summarize":
+			return parseSummarize(args[1:], stdout)
+		case "run-experiment":
+			return parseExperiment(args[1:])
+		case "mock-server":
+			return parseMockServer(args[1:], stdout)
+		case "profile":
+			return parseSession(args[1:], stdout)
+		}
+	}
+	return parseMain(args, stdout)
+}
+
+// showTracebacks is --verbose: the modes that load an engine show a Python
+// error's traceback on stderr.
+func (e *engineOptions) showTracebacks() bool { return e.verbose }
+
+// versionCommand is --version.
+type versionCommand struct{}
+
+func (versionCommand) Validate() error { return nil }
+
+func (versionCommand) run(_ context.Context, stdout io.Writer) error {
+	fmt.Fprintln(stdout, "rollbench-inproc", version)
+	return nil
 }
 
 // experiment is one run, offline or online: what a single run does, and
@@ -73,31 +80,62 @@ type experiment struct {
 	Profile *profile.Plan `json:"profile,omitempty"`
 }
 
-func runSingle(ctx context.Context, o offlineOptions, stdout io.Writer) error {
-	in, err := startInterpreter(o.python)
+func (o *offlineOptions) run(ctx context.Context, stdout io.Writer) error {
+	o.named()
+	return runSingle(ctx, o.python, o.outputDir, o.experiment(), stdout)
+}
+
+func (o *onlineOptions) run(ctx context.Context, stdout io.Writer) error {
+	o.named()
+	return runSingle(ctx, o.python, o.outputDir, o.experiment(), stdout)
+}
+
+// runSingle runs one experiment in this process and prints its summary.
+func runSingle(ctx context.Context, python, outputDir string, x experiment, stdout io.Writer) error {
+	in, err := startInterpreter(python, x.engineCoreInProcess())
 	if err != nil {
 		return err
 	}
 	defer finalize(in)
-	if o.spec.Engine.Model == "" {
-		o.modelName = "tiny"
-	}
-	if o.name == "" {
-		o.name = o.modelName + "_" + string(o.spec.Engine.Quant)
-	}
-	path := filepath.Join(o.outputDir, o.name+".json")
-	res, err := runAndSave(ctx, in, o.experiment(o.name, o.modelName, o.spec), path)
+	path := filepath.Join(outputDir, x.Name+".json")
+	res, err := runAndSave(ctx, in, x, path)
 	if err != nil {
 		if res != nil {
 			if measured(res) {
-				printSummary(stdout, res, path) // the measurement stands; its profile failed
+				// The measurement stands; its profile failed.
+				if err := report.Console(stdout, res, path); err != nil {
+					return err
+				}
 			}
 			return fmt.Errorf("%w (result saved to %s)", err, path)
 		}
 		return err
 	}
-	printSummary(stdout, res, path)
-	return nil
+	return report.Console(stdout, res, path)
+}
+
+// measured reports whether a result's measurement succeeded, whatever
+// became of its profiled pass.
+func measured(res any) bool {
+	switch r := res.(type) {
+	case *result.Offline:
+		return r.Status == result.StatusOK
+	case *result.Online:
+		return r.Status == result.StatusOK
+	}
+	return false
+}
+
+// engineCoreInProcess says whether the experiment's profiler needs vLLM's
+// engine core in this process.
+func (x experiment) engineCoreInProcess() bool {
+	switch {
+	case x.Profile != nil:
+		return x.Profile.EngineCoreInProcess
+	case x.Online != nil && x.Online.Profile != nil:
+		return x.Online.Profile.EngineCoreInProcess
+	}
+	return false
 }
 
 // runAndSave runs one experiment, on the built-in model where it names no
@@ -133,22 +171,23 @@ func runAndSave(ctx context.Context, in *pyembed.Interpreter, x experiment, path
 }
 
 // startInterpreter embeds the chosen python with rollbench's own Python
-// package on its path.
-func startInterpreter(exe string) (*pyembed.Interpreter, error) {
-	setEngineEnv()
+// package on its path, and the environment an embedded engine needs.
+func startInterpreter(exe string, engineCoreInProcess bool) (*pyembed.Interpreter, error) {
 	src, err := python.Install(cacheDir())
 	if err != nil {
 		return nil, err
 	}
-	in, err := pyembed.Start(pyembed.Config{Python: exe, Path: []string{src}})
+	in, err := pyembed.Start(pyembed.Config{Python: exe, Path: []string{src}, Env: engineEnv(os.LookupEnv, engineCoreInProcess)})
 	if err != nil {
 		return nil, fmt.Errorf("--python: %w", err)
 	}
 	return in, nil
 }
 
-// setEngineEnv sets what an embedded engine needs, unless the user chose.
-func setEngineEnv() {
+// engineEnv is what an embedded engine needs set in the environment,
+// where the user did not set it: vLLM's engine core in this process when
+// the profiler needs it there (validation refused any other value).
+func engineEnv(lookup func(string) (string, bool), engineCoreInProcess bool) map[string]string {
 	defaults := map[string]string{
 		// A forked child of a Go process inherits a runtime whose other
 		// threads are gone; vLLM's children must start fresh.
@@ -159,11 +198,16 @@ func setEngineEnv() {
 		// rollbench's own summary.
 		"VLLM_LOGGING_STREAM": "ext://sys.stderr",
 	}
+	if engineCoreInProcess {
+		defaults[multiprocessingKey] = "0"
+	}
+	env := map[string]string{}
 	for k, v := range defaults {
-		if _, set := os.LookupEnv(k); !set {
-			os.Setenv(k, v)
+		if _, set := lookup(k); !set {
+			env[k] = v
 		}
 	}
+	return env
 }
 
 // finalize runs the interpreter's exit handlers, but gives up waiting on a
@@ -192,108 +236,22 @@ func cacheDir() string {
 	return filepath.Join(os.TempDir(), "rollbench-cache")
 }
 
-func printSummary(w io.Writer, res any, path string) {
-	switch r := res.(type) {
-	case *result.Offline:
-		s, env := r.Spec, r.Environment
-		fmt.Fprintf(w, "%s: %d prompts x n=%d, %d+%d tokens, on %s (%s) with vllm %s\n",
-			r.Name, s.Rollout.NumPrompts, s.Rollout.N, s.Rollout.InputLen, s.Rollout.OutputLen,
-			env.Platform, env.DeviceName, env.VLLM)
-		fmt.Fprintf(w, "  generate    %.3f s  (load %.1f s, warm-up %.1f s, teardown %.1f s)\n",
-			r.Timings.Generate, r.Timings.Load, r.Timings.Warmup, r.Timings.Teardown)
-		t := r.Throughput
-		fmt.Fprintf(w, "  throughput  %.1f output tok/s, %.1f total tok/s, %.2f req/s, %.2f seq/s\n",
-			t.OutputTokensPerSecond, t.TotalTokensPerSecond, t.RequestsPerSecond, t.SequencesPerSecond)
-		fmt.Fprintf(w, "  tokens      %d prompt, %d output over %d sequences (finish: %s)\n",
-			r.Tokens.PromptTokens, r.Tokens.OutputTokens, r.Tokens.Sequences, finishReasons(r.Tokens.FinishReasons))
-		printDataset(w, r.Dataset)
-		printConfidence(w, r.Confidence)
-		if tl := r.Timeline; tl != nil {
-			fmt.Fprintf(w, "  timeline    %s: makespan %.3f s, 90%% done at %.3f s, tail share %.1f%% (output lengths %g..%g, median %g)\n",
-				r.RolloutMode, tl.MakespanS, tl.DoneS.P90, 100*tl.TailShare, r.Tokens.OutputLen.Min, r.Tokens.OutputLen.Max, r.Tokens.OutputLen.Median)
-			for _, c := range tl.Caveats {
-				fmt.Fprintf(w, "  note        %s\n", c)
-			}
-		}
-		printTail(w, r.Warnings, path)
-		printProfile(w, r.Profile)
-	case *result.Online:
-		s, m := r.Spec, r.Metrics
-		fmt.Fprintf(w, "%s (online, %s, concurrency %d): %d prompts x n=%d, %d+%d tokens, on %s with vllm %s\n",
-			r.Name, r.Client.Mode, m.MaxConcurrency, s.Rollout.NumPrompts, s.Rollout.N, s.Rollout.InputLen, s.Rollout.OutputLen,
-			r.Environment.Platform, r.Environment.VLLM)
-		fmt.Fprintf(w, "  run         %.3f s, %d of %d requests completed  (server start %.1f s, warm-up %.1f s)\n",
-			m.DurationS, m.CompletedRequests, m.Requests, r.Timings.ServerStart, r.Timings.Warmup)
-		fmt.Fprintf(w, "  throughput  %.1f output tok/s, %.1f total tok/s, %.2f req/s\n", m.OutputThroughput, m.TotalTokenThroughput, m.RequestThroughput)
-		for _, l := range []struct {
-			name string
-			s    metrics.Summary
-		}{{"TTFT", m.TTFT}, {"TPOT", m.TPOT}, {"ITL", m.ITL}, {"E2EL", m.E2EL}} {
-			fmt.Fprintf(w, "  %-11s mean %.2f ms, median %.2f, p99 %.2f\n", l.name, l.s.Mean, l.s.Median, l.s.P99)
-		}
-		printTail(w, append(r.Warnings, m.Notes...), path)
-		printProfile(w, r.Profile)
-	}
-}
-
-func printTail(w io.Writer, warnings []string, path string) {
-	for _, warn := range warnings {
-		fmt.Fprintf(w, "  warning     %s\n", warn)
-	}
-	fmt.Fprintf(w, "  result      %s\n", path)
-}
-
-func finishReasons(m map[string]int) string {
-	parts := make([]string, 0, len(m))
-	for k, v := range m {
-		parts = append(parts, fmt.Sprintf("%s %d", k, v))
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, ", ")
-}
-
 const tinyModelUsage = `Usage: rollbench-inproc tiny-model --out DIR [--quant bf16|w8a8]
 
 Writes the built-in tiny Qwen3 model (random weights from a fixed seed, a
 tokenizer trained on a corpus shipped in the binary) to DIR. The same
 version of rollbench always writes the same bytes.
-
-Flags:
 `
 
-func runTinyModel(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := pflag.NewFlagSet("tiny-model", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	out := fs.String("out", "", "directory to write the model to (created)")
-	quant := fs.String("quant", "bf16", "variant: bf16, or w8a8 (int8 compressed-tensors)")
-	pythonPath := fs.String("python", defaultPythonPath(), "python executable with torch, tokenizers and safetensors")
-	help := fs.BoolP("help", "h", false, "show this help")
-	if err := fs.Parse(args); err != nil {
-		return usageError{fmt.Errorf("tiny-model: %w", err)}
-	}
-	if *help {
-		fmt.Fprint(stdout, tinyModelUsage+fs.FlagUsages())
-		return errHelp
-	}
-	if *out == "" {
-		return usagef("tiny-model: --out is required")
-	}
-	q, err := workload.ParseQuantization(*quant)
-	if err != nil {
-		return usagef("tiny-model --quant: %v", err)
-	}
-	in, err := startInterpreter(*pythonPath)
+func (o *tinyModelOptions) run(ctx context.Context, stdout io.Writer) error {
+	in, err := startInterpreter(o.python, false)
 	if err != nil {
 		return err
 	}
 	defer finalize(in)
-	dir, err := filepath.Abs(*out)
-	if err != nil {
+	if err := engine.WriteTinyModel(ctx, in, o.out, o.q); err != nil {
 		return err
 	}
-	if err := engine.WriteTinyModel(ctx, in, dir, q); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "wrote the tiny %s model to %s\n", q, dir)
+	fmt.Fprintf(stdout, "wrote the tiny %s model to %s\n", o.q, o.out)
 	return nil
 }

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/rollbench/rollbench/internal/engine"
-	"github.com/rollbench/rollbench/internal/profile"
+	"github.com/rollbench/rollbench/internal/report"
 	"github.com/rollbench/rollbench/internal/result"
 	runner "github.com/rollbench/rollbench/internal/run"
 )
@@ -29,90 +28,35 @@ Flags: --session FILE, --profile-dir, --profile-top, --name, and every
 engine and rollout flag of a plain run (steps override the rollout's sizes).
 `
 
-// sessionOnlyFlags are the profile flags a session keeps; its file sets the
-// rest.
-var sessionOnlyFlags = []string{"--profile-dir", "--profile-top"}
-
-func runProfileSession(ctx context.Context, args []string, stdout io.Writer) error {
-	file, rest, err := takeSession(args)
-	if err != nil {
-		return err
-	}
-	if file == "" {
-		if slices.Contains(rest, "--help") || slices.Contains(rest, "-h") {
-			fmt.Fprint(stdout, sessionUsage)
-			return errHelp
-		}
-		return usagef("profile: --session is required")
-	}
-	for _, a := range rest {
-		name, _, _ := strings.Cut(a, "=")
-		if strings.HasPrefix(name, "--profile") && !slices.Contains(sessionOnlyFlags, name) || name == "--online" || name == "--config" {
-			return usagef("profile: %s does not apply to a session (its file chooses the profiler)", name)
-		}
-	}
-	session, err := profile.LoadSession(file)
-	if err != nil {
-		return usageError{err}
-	}
-	o, err := parseOffline(append(rest, "--profile"), stdout)
-	if err != nil {
-		return err
-	}
-	plan := o.profile
-	plan.Options, plan.Steps = session.Profiler, session.Steps
-	if plan.EngineCoreInProcess, err = engineCoreInProcess(plan.Options.Backend); err != nil {
-		return err
-	}
-	in, err := startInterpreter(o.python)
+func (o *sessionOptions) run(ctx context.Context, stdout io.Writer) error {
+	r := o.offline
+	plan := r.profile.plan
+	in, err := startInterpreter(r.python, plan.EngineCoreInProcess)
 	if err != nil {
 		return err
 	}
 	defer finalize(in)
-	if o.spec.Engine.Model == "" {
-		o.modelName = "tiny"
-		if o.spec.Engine.Model, err = engine.EnsureTinyModel(ctx, in, cacheDir(), o.spec.Engine.Quant); err != nil {
+	if r.spec.Engine.Model == "" {
+		if r.spec.Engine.Model, err = engine.EnsureTinyModel(ctx, in, cacheDir(), r.spec.Engine.Quant); err != nil {
 			return err
 		}
+		r.modelName = "tiny"
 	}
-	if o.name == "" {
-		o.name = o.modelName + "_" + string(o.spec.Engine.Quant)
-	}
-	abs, _ := filepath.Abs(file)
-	plan = forExperiment(plan, o.name)
-	res, runErr := runner.Session(ctx, in, runner.OfflineExperiment{Name: o.name, ModelName: o.modelName, Spec: o.spec, Profile: plan}, abs)
+	r.named()
+	abs, _ := filepath.Abs(o.file)
+	plan = forExperiment(plan, r.name)
+	res, runErr := runner.Session(ctx, in, runner.OfflineExperiment{Name: r.name, ModelName: r.modelName, Spec: r.spec, Profile: plan}, abs)
 	res.Rollbench = version
 	// Beside the traces, not among the measured results that summaries read.
-	path := filepath.Join(plan.Dir, strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))+".session.json")
+	path := filepath.Join(plan.Dir, strings.TrimSuffix(filepath.Base(o.file), filepath.Ext(o.file))+".session.json")
 	if err := result.Write(path, res); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: profiling session %s on %s\n", res.Name, file, res.Environment.Platform)
-	printProfile(stdout, res.Profile)
-	fmt.Fprintf(stdout, "  result      %s\n", path)
+	if err := report.ConsoleSession(stdout, res, o.file, path); err != nil {
+		return err
+	}
 	if runErr != nil {
 		return fmt.Errorf("%w (result saved to %s)", runErr, path)
 	}
 	return nil
-}
-
-// takeSession removes --session and its value from args.
-func takeSession(args []string) (string, []string, error) {
-	var file string
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "--session":
-			if i+1 >= len(args) {
-				return "", nil, usagef("profile: --session needs a file")
-			}
-			file = args[i+1]
-			i++
-		case strings.HasPrefix(a, "--session="):
-			file = strings.TrimPrefix(a, "--session=")
-		default:
-			rest = append(rest, a)
-		}
-	}
-	return file, rest, nil
 }

@@ -108,21 +108,27 @@ func TestGolden(t *testing.T) {
 				if err := r.report(&got, s); err != nil {
 					t.Fatal(err)
 				}
-				golden := filepath.Join("testdata", tc.name, "summary."+r.ext+".golden")
-				if *update {
-					if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(got.Bytes(), want) {
-					t.Errorf("output differs from %s (run with -update to accept):\n--- got\n%s\n--- want\n%s", golden, got.Bytes(), want)
-				}
+				compareGolden(t, filepath.Join("testdata", tc.name, "summary."+r.ext+".golden"), got.String())
 			})
 		}
+	}
+}
+
+// compareGolden checks got against the golden file, or rewrites the file
+// with -update.
+func compareGolden(t *testing.T, golden, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (run with -update to accept):\n--- got\n%s\n--- want\n%s", golden, got, want)
 	}
 }
 

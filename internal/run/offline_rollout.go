@@ -11,23 +11,6 @@ import (
 	"github.com/rollbench/rollbench/workload"
 )
 
-// PresetVerlAsync names verl's current rollout: async mode with the engine
-// defaults of verl's rollout config (verl/trainer/config/rollout/rollout.yaml)
-// and its max_tokens rule.
-const PresetVerlAsync = "verl-async"
-
-// PresetArgs are the engine arguments of a preset.
-func PresetArgs(preset string) map[string]any {
-	if preset != PresetVerlAsync {
-		return nil
-	}
-	return map[string]any{
-		"max_num_batched_tokens": 8192,
-		"enable_chunked_prefill": true,
-		"enable_prefix_caching":  true,
-	}
-}
-
 // engineKwargs adds to the engine's arguments what the rollout needs unless
 // the model's config sets it: stats logging, which per-request timings and
 // get_metrics need; prefix caching in async mode, where a prompt's n
@@ -38,7 +21,9 @@ func engineKwargs(spec workload.Spec) map[string]any {
 	if spec.Rollout.Mode == workload.Async {
 		defaults["enable_prefix_caching"] = true
 	}
-	maps.Copy(defaults, PresetArgs(spec.Rollout.Preset))
+	if p, err := workload.LookupPreset(spec.Rollout.Preset); err == nil {
+		maps.Copy(defaults, p.EngineArgs)
+	}
 	for k, v := range defaults {
 		if _, set := spec.Engine.Args[k]; !set {
 			kw[k] = v

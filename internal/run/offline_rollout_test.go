@@ -33,7 +33,7 @@ func TestEngineKwargs(t *testing.T) {
 	if kw := engineKwargs(spec); kw["enable_prefix_caching"] != true {
 		t.Errorf("async without prefix caching: %v", kw)
 	}
-	spec.Rollout.Preset = PresetVerlAsync
+	spec.Rollout.Preset = workload.PresetVerlAsync
 	kw := engineKwargs(spec)
 	if kw["max_num_batched_tokens"] != 8192 || kw["enable_chunked_prefill"] != true {
 		t.Errorf("verl-async: %v", kw)

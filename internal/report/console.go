@@ -1,0 +1,166 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/rollbench/rollbench/internal/profile"
+	"github.com/rollbench/rollbench/internal/result"
+	"github.com/rollbench/rollbench/metrics"
+	"github.com/rollbench/rollbench/workload/dataset"
+)
+
+// Console writes the short summary rollbench prints after a run: what ran,
+// its headline figures, its warnings, its profiled pass and where its result
+// is. res is the *result.Offline or *result.Online saved at path.
+func Console(w io.Writer, res any, path string) error {
+	var b strings.Builder
+	switch r := res.(type) {
+	case *result.Offline:
+		consoleOffline(&b, r)
+		consoleTail(&b, r.Warnings, path)
+		consoleProfile(&b, r.Profile)
+	case *result.Online:
+		consoleOnline(&b, r)
+		consoleTail(&b, slices.Concat(r.Warnings, r.Metrics.Notes), path)
+		consoleProfile(&b, r.Profile)
+	default:
+		return fmt.Errorf("console summary of a %T: want *result.Offline or *result.Online", res)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// ConsoleSession writes the summary of a profiling session: its steps and
+// traces, and where its result is. sessionFile is the steps' file as the
+// user named it.
+func ConsoleSession(w io.Writer, s *result.Session, sessionFile, path string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: profiling session %s on %s\n", s.Name, sessionFile, s.Environment.Platform)
+	consoleProfile(&b, s.Profile)
+	fmt.Fprintf(&b, "  result      %s\n", path)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func consoleOffline(b *strings.Builder, r *result.Offline) {
+	s, env := r.Spec, r.Environment
+	fmt.Fprintf(b, "%s: %d prompts x n=%d, %d+%d tokens, on %s (%s) with vllm %s\n",
+		r.Name, s.Rollout.NumPrompts, s.Rollout.N, s.Rollout.InputLen, s.Rollout.OutputLen,
+		env.Platform, env.DeviceName, env.VLLM)
+	fmt.Fprintf(b, "  generate    %.3f s  (load %.1f s, warm-up %.1f s, teardown %.1f s)\n",
+		r.Timings.Generate, r.Timings.Load, r.Timings.Warmup, r.Timings.Teardown)
+	t := r.Throughput
+	fmt.Fprintf(b, "  throughput  %.1f output tok/s, %.1f total tok/s, %.2f req/s, %.2f seq/s\n",
+		t.OutputTokensPerSecond, t.TotalTokensPerSecond, t.RequestsPerSecond, t.SequencesPerSecond)
+	fmt.Fprintf(b, "  tokens      %d prompt, %d output over %d sequences (finish: %s)\n",
+		r.Tokens.PromptTokens, r.Tokens.OutputTokens, r.Tokens.Sequences, finishReasons(r.Tokens.FinishReasons))
+	consoleDataset(b, r.Dataset)
+	consoleConfidence(b, r.Confidence)
+	if tl := r.Timeline; tl != nil {
+		fmt.Fprintf(b, "  timeline    %s: makespan %.3f s, 90%% done at %.3f s, tail share %.1f%% (output lengths %g..%g, median %g)\n",
+			r.RolloutMode, tl.MakespanS, tl.DoneS.P90, 100*tl.TailShare, r.Tokens.OutputLen.Min, r.Tokens.OutputLen.Max, r.Tokens.OutputLen.Median)
+		for _, c := range tl.Caveats {
+			fmt.Fprintf(b, "  note        %s\n", c)
+		}
+	}
+}
+
+func consoleOnline(b *strings.Builder, r *result.Online) {
+	s, m := r.Spec, r.Metrics
+	fmt.Fprintf(b, "%s (online, %s, concurrency %d): %d prompts x n=%d, %d+%d tokens, on %s with vllm %s\n",
+		r.Name, r.Client.Mode, m.MaxConcurrency, s.Rollout.NumPrompts, s.Rollout.N, s.Rollout.InputLen, s.Rollout.OutputLen,
+		r.Environment.Platform, r.Environment.VLLM)
+	fmt.Fprintf(b, "  run         %.3f s, %d of %d requests completed  (server start %.1f s, warm-up %.1f s)\n",
+		m.DurationS, m.CompletedRequests, m.Requests, r.Timings.ServerStart, r.Timings.Warmup)
+	fmt.Fprintf(b, "  throughput  %.1f output tok/s, %.1f total tok/s, %.2f req/s\n", m.OutputThroughput, m.TotalTokenThroughput, m.RequestThroughput)
+	for _, l := range []struct {
+		name string
+		s    metrics.Summary
+	}{{"TTFT", m.TTFT}, {"TPOT", m.TPOT}, {"ITL", m.ITL}, {"E2EL", m.E2EL}} {
+		fmt.Fprintf(b, "  %-11s mean %.2f ms, median %.2f, p99 %.2f\n", l.name, l.s.Mean, l.s.Median, l.s.P99)
+	}
+}
+
+func consoleTail(b *strings.Builder, warnings []string, path string) {
+	for _, warn := range warnings {
+		fmt.Fprintf(b, "  warning     %s\n", warn)
+	}
+	fmt.Fprintf(b, "  result      %s\n", path)
+}
+
+func finishReasons(m map[string]int) string {
+	parts := make([]string, 0, len(m))
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%s %d", k, v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+// consoleDataset says where a run's prompts came from and how they fit.
+func consoleDataset(b *strings.Builder, d *dataset.Info) {
+	if d == nil {
+		return
+	}
+	filter := "not filtered"
+	if d.FilterOverlong {
+		filter = "overlong filtered"
+	}
+	fmt.Fprintf(b, "  dataset     %s: %d rows read, %d kept (%s), %d drawn, %d truncated (truncation %s); prompts %d..%d tokens, mean %.1f\n",
+		d.Path, d.RowsRead, d.RowsKept, filter, d.Drawn, d.Truncated, d.Truncation, d.PromptTokens.Min, d.PromptTokens.Max, d.PromptTokens.Mean)
+}
+
+// consoleConfidence shows each headline figure's mean and 95% interval
+// over the repetitions.
+func consoleConfidence(b *strings.Builder, c *result.Confidence) {
+	if c == nil {
+		return
+	}
+	line := func(name, unit string, e metrics.Estimate) {
+		fmt.Fprintf(b, "  %-11s %.3f %s ± %.1f%% (95%% CI %.3f..%.3f, std %.3f, CV %.1f%%, n=%d)\n",
+			name, e.Mean, unit, 100*e.HalfWidth(), e.Low, e.High, e.Std, 100*e.CV, e.N)
+	}
+	line("generate", "s", c.GenerateS)
+	line("output", "tok/s", c.OutputTokensPerSecond)
+	line("total", "tok/s", c.TotalTokensPerSecond)
+	if c.MakespanS != nil {
+		line("makespan", "s", *c.MakespanS)
+	}
+}
+
+// consoleProfile shows where the profiled pass's traces went and what each
+// trace's report says.
+func consoleProfile(b *strings.Builder, rec *profile.Record) {
+	if rec == nil {
+		return
+	}
+	fmt.Fprintf(b, "  profile     %s backend, traces in %s (open them at https://ui.perfetto.dev)\n", rec.Options.Backend, rec.Dir)
+	for _, st := range rec.Steps {
+		fmt.Fprintf(b, "    %-9s %8.3f s%s\n", st.Action, st.WallS, stepDetail(st))
+	}
+	for _, t := range rec.Traces {
+		fmt.Fprintln(b)
+		profile.WriteTop(b, t.Path, t.Top)
+	}
+	if rec.Error != "" {
+		fmt.Fprintf(b, "  profile failed: %s\n", rec.Error)
+	}
+}
+
+func stepDetail(st profile.StepRecord) string {
+	switch {
+	case st.Rollout != nil:
+		d := fmt.Sprintf("  %d prompts x n=%d, %d+%d tokens", st.Rollout.NumPrompts, st.Rollout.N, st.Rollout.InputLen, st.Rollout.OutputLen)
+		if st.Shape.Range != "" {
+			d += fmt.Sprintf(" in range %q", st.Shape.Range)
+		}
+		return d
+	case st.Name != "":
+		return "  " + st.Name
+	}
+	return ""
+}

@@ -1,0 +1,54 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rollbench/rollbench/internal/result"
+)
+
+// TestConsole writes the console summary of each result in
+// testdata/console and compares it with NAME.console.golden beside it.
+func TestConsole(t *testing.T) {
+	const path = "benchmark_results/tiny_bf16.json"
+	for _, tc := range []struct {
+		name  string
+		res   any
+		write func(*bytes.Buffer, any) error
+	}{
+		{"offline", &result.Offline{}, func(b *bytes.Buffer, r any) error { return Console(b, r, path) }},
+		{"online", &result.Online{}, func(b *bytes.Buffer, r any) error { return Console(b, r, path) }},
+		{"session", &result.Session{}, func(b *bytes.Buffer, r any) error {
+			return ConsoleSession(b, r.(*result.Session), "configs/profile-session.yaml", "benchmark_profiles/tiny_bf16/profile-session.session.json")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join("testdata", "console")
+			data, err := os.ReadFile(filepath.Join(dir, tc.name+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec := json.NewDecoder(bytes.NewReader(data))
+			dec.DisallowUnknownFields() // a misspelt key in the input would leave a figure zero
+			if err := dec.Decode(tc.res); err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			if err := tc.write(&got, tc.res); err != nil {
+				t.Fatal(err)
+			}
+			compareGolden(t, filepath.Join(dir, tc.name+".console.golden"), got.String())
+		})
+	}
+}
+
+func TestConsoleRejectsOtherTypes(t *testing.T) {
+	err := Console(&bytes.Buffer{}, &result.Session{}, "x.json")
+	if err == nil || !strings.Contains(err.Error(), "*result.Session") {
+		t.Errorf("Console(*result.Session) = %v, want an error naming the type", err)
+	}
+}
