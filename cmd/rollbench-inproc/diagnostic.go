@@ -1,3 +1,5 @@
+//go:build !nopython
+
 package main
 
 import (
@@ -75,7 +77,7 @@ func runDiagnostic(ctx context.Context, o offlineOptions, stdout io.Writer) erro
 
 	name := "diagnostic_" + modelName + "_bf16"
 	path := filepath.Join(o.outputDir, name+".json")
-	saved, err := runAndSave(ctx, in, experiment{Name: name, ModelName: modelName, Spec: spec}, path)
+	saved, err := runAndSave(ctx, in, o.python, experiment{Name: name, ModelName: modelName, Spec: spec}, path)
 	res, _ := saved.(*result.Offline)
 	if err != nil {
 		if saved == nil {

@@ -63,6 +63,11 @@ func plan(o offlineOptions, f *config.File) ([]runner.Planned, error) {
 }
 
 func runMatrix(ctx context.Context, o offlineOptions, stdout io.Writer) error {
+	if !o.online {
+		if err := embedded("offline runs embed"); err != nil {
+			return err
+		}
+	}
 	f, err := config.Load(o.config)
 	if err != nil {
 		return usageError{err}
@@ -188,11 +193,6 @@ func runExperiment(ctx context.Context, args []string) error {
 	if err := json.Unmarshal(data, &x); err != nil {
 		return fmt.Errorf("run-experiment %s: %w", *spec, err)
 	}
-	in, err := startInterpreter(*pythonPath)
-	if err != nil {
-		return err
-	}
-	defer finalize(in)
-	_, err = runAndSave(ctx, in, x, *output)
+	_, err = runAndSave(ctx, nil, *pythonPath, x, *output)
 	return err
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -18,7 +17,6 @@ import (
 	"github.com/rollbench/rollbench/internal/profile"
 	"github.com/rollbench/rollbench/internal/result"
 	runner "github.com/rollbench/rollbench/internal/run"
-	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/python"
 	"github.com/rollbench/rollbench/workload"
 )
@@ -54,9 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	default:
 		err = runSingle(ctx, o, stdout)
 	}
-	var pe *pyembed.Error
-	if o.verbose && errors.As(err, &pe) && pe.Traceback != "" {
-		fmt.Fprint(stderr, pe.Traceback)
+	if o.verbose {
+		printTraceback(stderr, err)
 	}
 	return err
 }
@@ -74,11 +71,6 @@ type experiment struct {
 }
 
 func runSingle(ctx context.Context, o offlineOptions, stdout io.Writer) error {
-	in, err := startInterpreter(o.python)
-	if err != nil {
-		return err
-	}
-	defer finalize(in)
 	if o.spec.Engine.Model == "" {
 		o.modelName = "tiny"
 	}
@@ -86,7 +78,7 @@ func runSingle(ctx context.Context, o offlineOptions, stdout io.Writer) error {
 		o.name = o.modelName + "_" + string(o.spec.Engine.Quant)
 	}
 	path := filepath.Join(o.outputDir, o.name+".json")
-	res, err := runAndSave(ctx, in, o.experiment(o.name, o.modelName, o.spec), path)
+	res, err := runAndSave(ctx, nil, o.python, o.experiment(o.name, o.modelName, o.spec), path)
 	if err != nil {
 		if res != nil {
 			if measured(res) {
@@ -100,12 +92,24 @@ func runSingle(ctx context.Context, o offlineOptions, stdout io.Writer) error {
 	return nil
 }
 
-// runAndSave runs one experiment, on the built-in model where it names no
-// model, and saves its result, failed or not, at path: a *result.Offline or
-// a *result.Online.
-func runAndSave(ctx context.Context, in *pyembed.Interpreter, x experiment, path string) (any, error) {
+// runAndSave runs one experiment with the python exe, on the built-in model
+// where it names no model, and saves its result, failed or not, at path: a
+// *result.Offline or a *result.Online. An offline experiment runs in the
+// embedded interpreter in, started here when nil; an online one embeds none.
+func runAndSave(ctx context.Context, in *interpreter, exe string, x experiment, path string) (any, error) {
+	if x.Online == nil && in == nil {
+		var err error
+		if in, err = startInterpreter(exe); err != nil {
+			return nil, err
+		}
+		defer finalize(in)
+	}
+	py, err := prepare(exe)
+	if err != nil {
+		return nil, err
+	}
 	if x.Spec.Engine.Model == "" {
-		model, err := engine.EnsureTinyModel(ctx, in, cacheDir(), x.Spec.Engine.Quant)
+		model, err := engine.EnsureTinyModel(ctx, py, cacheDir(), x.Spec.Engine.Quant)
 		if err != nil {
 			return nil, err
 		}
@@ -114,13 +118,13 @@ func runAndSave(ctx context.Context, in *pyembed.Interpreter, x experiment, path
 	var res any
 	var runErr error
 	if x.Online != nil {
-		r, err := runner.Online(ctx, in, runner.OnlineExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Options: *x.Online})
+		r, err := runner.Online(ctx, py, runner.OnlineExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Options: *x.Online})
 		if r == nil {
 			return nil, err
 		}
 		r.Rollbench, res, runErr = version, r, err
 	} else {
-		r, err := runner.Offline(ctx, in, runner.OfflineExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Profile: x.Profile})
+		r, err := runOffline(ctx, in, x)
 		if r == nil {
 			return nil, err
 		}
@@ -132,19 +136,15 @@ func runAndSave(ctx context.Context, in *pyembed.Interpreter, x experiment, path
 	return res, runErr
 }
 
-// startInterpreter embeds the chosen python with rollbench's own Python
-// package on its path.
-func startInterpreter(exe string) (*pyembed.Interpreter, error) {
+// prepare sets what an engine needs in the environment and installs the
+// Python package the binary ships, for exe to import.
+func prepare(exe string) (engine.ChildPython, error) {
 	setEngineEnv()
 	src, err := python.Install(cacheDir())
 	if err != nil {
-		return nil, err
+		return engine.ChildPython{}, err
 	}
-	in, err := pyembed.Start(pyembed.Config{Python: exe, Path: []string{src}})
-	if err != nil {
-		return nil, fmt.Errorf("--python: %w", err)
-	}
-	return in, nil
+	return engine.ChildPython{Exe: exe, Path: src}, nil
 }
 
 // setEngineEnv sets what an embedded engine needs, unless the user chose.
@@ -163,20 +163,6 @@ func setEngineEnv() {
 		if _, set := os.LookupEnv(k); !set {
 			os.Setenv(k, v)
 		}
-	}
-}
-
-// finalize runs the interpreter's exit handlers, but gives up waiting on a
-// library thread that never ends: the process is exiting anyway.
-func finalize(in *pyembed.Interpreter) {
-	done := make(chan struct{})
-	go func() {
-		_ = in.Close()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
 	}
 }
 
@@ -282,16 +268,15 @@ func runTinyModel(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return usagef("tiny-model --quant: %v", err)
 	}
-	in, err := startInterpreter(*pythonPath)
+	py, err := prepare(*pythonPath)
 	if err != nil {
 		return err
 	}
-	defer finalize(in)
 	dir, err := filepath.Abs(*out)
 	if err != nil {
 		return err
 	}
-	if err := engine.WriteTinyModel(ctx, in, dir, q); err != nil {
+	if err := engine.WriteTinyModel(ctx, py, dir, q); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote the tiny %s model to %s\n", q, dir)

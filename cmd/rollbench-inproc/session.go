@@ -1,3 +1,5 @@
+//go:build !nopython
+
 package main
 
 import (
@@ -71,7 +73,11 @@ func runProfileSession(ctx context.Context, args []string, stdout io.Writer) err
 	defer finalize(in)
 	if o.spec.Engine.Model == "" {
 		o.modelName = "tiny"
-		if o.spec.Engine.Model, err = engine.EnsureTinyModel(ctx, in, cacheDir(), o.spec.Engine.Quant); err != nil {
+		py, err := prepare(o.python)
+		if err != nil {
+			return err
+		}
+		if o.spec.Engine.Model, err = engine.EnsureTinyModel(ctx, py, cacheDir(), o.spec.Engine.Quant); err != nil {
 			return err
 		}
 	}

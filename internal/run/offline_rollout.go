@@ -1,3 +1,5 @@
+//go:build !nopython
+
 package run
 
 import (
@@ -10,23 +12,6 @@ import (
 	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/workload"
 )
-
-// PresetVerlAsync names verl's current rollout: async mode with the engine
-// defaults of verl's rollout config (verl/trainer/config/rollout/rollout.yaml)
-// and its max_tokens rule.
-const PresetVerlAsync = "verl-async"
-
-// PresetArgs are the engine arguments of a preset.
-func PresetArgs(preset string) map[string]any {
-	if preset != PresetVerlAsync {
-		return nil
-	}
-	return map[string]any{
-		"max_num_batched_tokens": 8192,
-		"enable_chunked_prefill": true,
-		"enable_prefix_caching":  true,
-	}
-}
 
 // engineKwargs adds to the engine's arguments what the rollout needs unless
 // the model's config sets it: stats logging, which per-request timings and
