@@ -28,19 +28,22 @@ func buildNoPython(t *testing.T) string {
 	return bin
 }
 
-type exited struct {
+// run1 is how one run of a binary ended.
+type run1 struct {
 	stdout, stderr string
 	code           int
 }
 
-func runNoPython(t *testing.T, bin string, env []string, args ...string) exited {
+// runCommand runs bin with args and env added to this process's
+// environment; a status other than 0 is a result, not a failure.
+func runCommand(ctx context.Context, t *testing.T, bin string, env []string, args ...string) run1 {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	r := exited{stdout: stdout.String(), stderr: stderr.String()}
+	r := run1{stdout: stdout.String(), stderr: stderr.String()}
 	var exit *exec.ExitError
 	switch {
 	case errors.As(err, &exit):
@@ -92,7 +95,7 @@ func TestNoPythonBuild(t *testing.T) {
 				}
 				full := readFiles(t, dir)
 				fresh()
-				r := runNoPython(t, bin, env, args...)
+				r := runCommand(context.Background(), t, bin, env, args...)
 				if r.code != 0 || r.stderr != "" {
 					t.Errorf("%s: exit %d, stderr %q", name, r.code, r.stderr)
 				}
@@ -119,7 +122,7 @@ func TestNoPythonBuild(t *testing.T) {
 			{[]string{"--diagnostic"}, "--diagnostic embeds"},
 			{[]string{"profile", "--session", "../../configs/profile-session.yaml"}, "profile sessions embed"},
 		} {
-			r := runNoPython(t, bin, env, tc.args...)
+			r := runCommand(context.Background(), t, bin, env, tc.args...)
 			if want := "rollbench-inproc: " + tc.want + without; r.code != 2 || r.stderr != want || r.stdout != "" {
 				t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, r.code, r.stdout, r.stderr, want)
 			}
@@ -139,7 +142,7 @@ func TestNoPythonBuild(t *testing.T) {
 			{[]string{"mock-server", "--help"}, "Usage: rollbench-inproc mock-server"},
 			{[]string{"tiny-model", "--help"}, "Usage: rollbench-inproc tiny-model"},
 		} {
-			r := runNoPython(t, bin, env, tc.args...)
+			r := runCommand(context.Background(), t, bin, env, tc.args...)
 			if r.code != 0 || !strings.HasPrefix(r.stdout, tc.want) {
 				t.Errorf("%v: exit %d, stdout %q, stderr %q", tc.args, r.code, r.stdout, r.stderr)
 			}
@@ -162,7 +165,7 @@ func TestNoPythonBuild(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(model, "config.json"), []byte(`{"model_type": "qwen3"}`), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r := runNoPython(t, bin, env, "--online", "--python", python, "--model", model,
+		r := runCommand(context.Background(), t, bin, env, "--online", "--python", python, "--model", model,
 			"--output-dir", filepath.Join(dir, "out"), "--log-dir", filepath.Join(dir, "logs"))
 		if want := python + " cannot import vllm (No module named 'vllm')"; r.code != 1 || !strings.Contains(r.stderr, want) {
 			t.Errorf("exit %d, stderr %q; want exit 1 and %q", r.code, r.stderr, want)
