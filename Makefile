@@ -22,7 +22,7 @@ endif
 # The engine on a CPU host with 2 cores: see README.md.
 CPU_ENV := OMP_NUM_THREADS=2 VLLM_CPU_OMP_THREADS_BIND=nobind TORCHDYNAMO_DISABLE=1 VLLM_NO_USAGE_STATS=1
 
-.PHONY: setup cgo build demo test test-unit test-e2e check bench-offline bench-online lock clean
+.PHONY: setup cgo build build-nopython demo test test-unit test-e2e check bench-offline bench-online lock clean
 
 setup:
 	scripts/setup-venv.sh
@@ -32,6 +32,12 @@ cgo: $(SETUP)
 
 build: cgo
 	$(GO) build -ldflags '$(GO_LDFLAGS)' -o $(BIN) ./cmd/rollbench-inproc
+
+# The same command without the embedded interpreter (no cgo, no libpython):
+# summarize, mock-server, tiny-model and --online work; the modes that embed
+# Python refuse. See README.md.
+build-nopython:
+	CGO_ENABLED=0 go build -tags nopython -ldflags '$(GO_LDFLAGS)' -o $(BIN)-nopython ./cmd/rollbench-inproc
 
 # The main job on the built-in tiny model, sized to finish in minutes on a
 # CPU: 4 prompts x n=2, 128 + 64 tokens.

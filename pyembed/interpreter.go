@@ -1,3 +1,5 @@
+//go:build !nopython
+
 // Package pyembed is the one place where rollbench meets CPython. It runs an
 // embedded interpreter on a single OS thread and offers the rest of the
 // program Go values, scoped object handles and *Error; every cgo call, every

@@ -1,3 +1,5 @@
+//go:build !nopython
+
 package pyembed
 
 import (

@@ -1,3 +1,5 @@
+//go:build !nopython
+
 package main
 
 import (
@@ -75,7 +77,7 @@ func (o *diagnosticOptions) run(ctx context.Context, stdout io.Writer) error {
 
 	name := "diagnostic_" + modelName + "_bf16"
 	path := filepath.Join(o.outputDir, name+".json")
-	saved, err := runAndSave(ctx, in, plainExperiment(name, modelName, spec), path)
+	saved, err := runAndSave(ctx, in, o.python, plainExperiment(name, modelName, spec), path)
 	res, _ := saved.(*result.Offline)
 	if err != nil {
 		if saved == nil {

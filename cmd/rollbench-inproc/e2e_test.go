@@ -75,29 +75,11 @@ func assertNoSurvivors(t *testing.T, mark string) {
 	}
 }
 
-type run1 struct {
-	stdout, stderr string
-	code           int
-}
-
 func runBinary(t *testing.T, env []string, args ...string) run1 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t), args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := run1{stdout: stdout.String(), stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		r.code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return r
+	return runCommand(ctx, t, binary(t), env, args...)
 }
 
 // smallRollout is 3 prompts x n=2 with 32 prompt and 16 output tokens.

@@ -398,3 +398,18 @@ func zeroDefault(f *pflag.Flag) bool {
 	}
 	return f.DefValue == "0"
 }
+
+const sessionUsage = `Usage: rollbench-inproc profile --session FILE [flags]
+
+Runs a scripted profiling session: loads the engine as a run with the same
+flags would, then runs the file's steps in order (warmup, start, generate
+with a shape and an optional range, stop, ...), timing each from Go, and
+writes one trace per start/stop pair to --profile-dir/NAME/, a top-operator
+report next to each trace, and the steps' timings to
+--profile-dir/NAME/SESSION.session.json (SESSION: the file's name).
+The file's profiler block chooses the profiler; see configs/profile-session.yaml.
+Nothing here is a measurement: run without "profile" for throughput.
+
+Flags: --session FILE, --profile-dir, --profile-top, --name, and every
+engine and rollout flag of a plain run (steps override the rollout's sizes).
+`

@@ -62,6 +62,11 @@ func planMatrix(e engineOptions, sel selection, f *config.File, describe func(na
 }
 
 func (o *matrixOptions) run(ctx context.Context, stdout io.Writer) error {
+	if o.online == nil {
+		if err := embedded("offline runs embed"); err != nil {
+			return err
+		}
+	}
 	planned := o.planned
 	self, err := os.Executable()
 	if err != nil {
@@ -159,11 +164,6 @@ func (o *experimentOptions) run(ctx context.Context, _ io.Writer) error {
 	if err := json.Unmarshal(data, &x); err != nil {
 		return fmt.Errorf("run-experiment %s: %w", o.file, err)
 	}
-	in, err := startInterpreter(o.python, x.engineCoreInProcess())
-	if err != nil {
-		return err
-	}
-	defer finalize(in)
-	_, err = runAndSave(ctx, in, x, o.output)
+	_, err = runAndSave(ctx, nil, o.python, x, o.output)
 	return err
 }

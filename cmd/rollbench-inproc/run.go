@@ -7,14 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/profile"
 	"github.com/rollbench/rollbench/internal/report"
 	"github.com/rollbench/rollbench/internal/result"
 	runner "github.com/rollbench/rollbench/internal/run"
-	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/python"
 	"github.com/rollbench/rollbench/workload"
 )
@@ -28,9 +26,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	err = cmd.run(ctx, stdout)
-	var pe *pyembed.Error
-	if v, ok := cmd.(interface{ showTracebacks() bool }); ok && v.showTracebacks() && errors.As(err, &pe) && pe.Traceback != "" {
-		fmt.Fprint(stderr, pe.Traceback)
+	if v, ok := cmd.(interface{ showTracebacks() bool }); ok && v.showTracebacks() {
+		printTraceback(stderr, err)
 	}
 	return err
 }
@@ -90,15 +87,10 @@ func (o *onlineOptions) run(ctx context.Context, stdout io.Writer) error {
 	return runSingle(ctx, o.python, o.outputDir, o.experiment(), stdout)
 }
 
-// runSingle runs one experiment in this process and prints its summary.
+// runSingle runs one experiment from this process and prints its summary.
 func runSingle(ctx context.Context, python, outputDir string, x experiment, stdout io.Writer) error {
-	in, err := startInterpreter(python, x.engineCoreInProcess())
-	if err != nil {
-		return err
-	}
-	defer finalize(in)
 	path := filepath.Join(outputDir, x.Name+".json")
-	res, err := runAndSave(ctx, in, x, path)
+	res, err := runAndSave(ctx, nil, python, x, path)
 	if err != nil {
 		if res != nil {
 			if measured(res) {
@@ -138,12 +130,25 @@ func (x experiment) engineCoreInProcess() bool {
 	return false
 }
 
-// runAndSave runs one experiment, on the built-in model where it names no
-// model, and saves its result, failed or not, at path: a *result.Offline or
-// a *result.Online.
-func runAndSave(ctx context.Context, in *pyembed.Interpreter, x experiment, path string) (any, error) {
+// runAndSave runs one experiment with the python exe, on the built-in model
+// where it names no model, and saves its result, failed or not, at path: a
+// *result.Offline or a *result.Online. An offline experiment runs in the
+// embedded interpreter in, started here when nil; an online one embeds none
+// and starts its server with the engine's environment.
+func runAndSave(ctx context.Context, in *interpreter, exe string, x experiment, path string) (any, error) {
+	if x.Online == nil && in == nil {
+		var err error
+		if in, err = startInterpreter(exe, x.engineCoreInProcess()); err != nil {
+			return nil, err
+		}
+		defer finalize(in)
+	}
+	py, err := prepare(exe)
+	if err != nil {
+		return nil, err
+	}
 	if x.Spec.Engine.Model == "" {
-		model, err := engine.EnsureTinyModel(ctx, in, cacheDir(), x.Spec.Engine.Quant)
+		model, err := engine.EnsureTinyModel(ctx, py, cacheDir(), x.Spec.Engine.Quant)
 		if err != nil {
 			return nil, err
 		}
@@ -152,13 +157,19 @@ func runAndSave(ctx context.Context, in *pyembed.Interpreter, x experiment, path
 	var res any
 	var runErr error
 	if x.Online != nil {
-		r, err := runner.Online(ctx, in, runner.OnlineExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Options: *x.Online})
+		// vllm serve, a child, inherits what an engine needs.
+		for k, v := range engineEnv(os.LookupEnv, x.engineCoreInProcess()) {
+			if err := os.Setenv(k, v); err != nil {
+				return nil, fmt.Errorf("environment: %w", err)
+			}
+		}
+		r, err := runner.Online(ctx, py, runner.OnlineExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Options: *x.Online})
 		if r == nil {
 			return nil, err
 		}
 		r.Rollbench, res, runErr = version, r, err
 	} else {
-		r, err := runner.Offline(ctx, in, runner.OfflineExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Profile: x.Profile})
+		r, err := runOffline(ctx, in, x)
 		if r == nil {
 			return nil, err
 		}
@@ -170,18 +181,14 @@ func runAndSave(ctx context.Context, in *pyembed.Interpreter, x experiment, path
 	return res, runErr
 }
 
-// startInterpreter embeds the chosen python with rollbench's own Python
-// package on its path, and the environment an embedded engine needs.
-func startInterpreter(exe string, engineCoreInProcess bool) (*pyembed.Interpreter, error) {
+// prepare installs the Python package the binary ships, for exe to import
+// in this process or in a child.
+func prepare(exe string) (engine.ChildPython, error) {
 	src, err := python.Install(cacheDir())
 	if err != nil {
-		return nil, err
+		return engine.ChildPython{}, err
 	}
-	in, err := pyembed.Start(pyembed.Config{Python: exe, Path: []string{src}, Env: engineEnv(os.LookupEnv, engineCoreInProcess)})
-	if err != nil {
-		return nil, fmt.Errorf("--python: %w", err)
-	}
-	return in, nil
+	return engine.ChildPython{Exe: exe, Path: src}, nil
 }
 
 // engineEnv is what an embedded engine needs set in the environment,
@@ -210,20 +217,6 @@ func engineEnv(lookup func(string) (string, bool), engineCoreInProcess bool) map
 	return env
 }
 
-// finalize runs the interpreter's exit handlers, but gives up waiting on a
-// library thread that never ends: the process is exiting anyway.
-func finalize(in *pyembed.Interpreter) {
-	done := make(chan struct{})
-	go func() {
-		_ = in.Close()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-	}
-}
-
 // cacheDir holds what rollbench generates once per machine: the Python
 // sources it ships and the tiny model.
 func cacheDir() string {
@@ -244,12 +237,11 @@ version of rollbench always writes the same bytes.
 `
 
 func (o *tinyModelOptions) run(ctx context.Context, stdout io.Writer) error {
-	in, err := startInterpreter(o.python, false)
+	py, err := prepare(o.python)
 	if err != nil {
 		return err
 	}
-	defer finalize(in)
-	if err := engine.WriteTinyModel(ctx, in, o.out, o.q); err != nil {
+	if err := engine.WriteTinyModel(ctx, py, o.out, o.q); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote the tiny %s model to %s\n", o.q, o.out)

@@ -1,3 +1,5 @@
+//go:build !nopython
+
 package main
 
 import (
@@ -13,21 +15,6 @@ import (
 	runner "github.com/rollbench/rollbench/internal/run"
 )
 
-const sessionUsage = `Usage: rollbench-inproc profile --session FILE [flags]
-
-Runs a scripted profiling session: loads the engine as a run with the same
-flags would, then runs the file's steps in order (warmup, start, generate
-with a shape and an optional range, stop, ...), timing each from Go, and
-writes one trace per start/stop pair to --profile-dir/NAME/, a top-operator
-report next to each trace, and the steps' timings to
---profile-dir/NAME/SESSION.session.json (SESSION: the file's name).
-The file's profiler block chooses the profiler; see configs/profile-session.yaml.
-Nothing here is a measurement: run without "profile" for throughput.
-
-Flags: --session FILE, --profile-dir, --profile-top, --name, and every
-engine and rollout flag of a plain run (steps override the rollout's sizes).
-`
-
 func (o *sessionOptions) run(ctx context.Context, stdout io.Writer) error {
 	r := o.offline
 	plan := r.profile.plan
@@ -37,7 +24,11 @@ func (o *sessionOptions) run(ctx context.Context, stdout io.Writer) error {
 	}
 	defer finalize(in)
 	if r.spec.Engine.Model == "" {
-		if r.spec.Engine.Model, err = engine.EnsureTinyModel(ctx, in, cacheDir(), r.spec.Engine.Quant); err != nil {
+		py, err := prepare(r.python)
+		if err != nil {
+			return err
+		}
+		if r.spec.Engine.Model, err = engine.EnsureTinyModel(ctx, py, cacheDir(), r.spec.Engine.Quant); err != nil {
 			return err
 		}
 		r.modelName = "tiny"

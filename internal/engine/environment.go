@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,45 +10,56 @@ import (
 	"strings"
 
 	"github.com/rollbench/rollbench/internal/sys"
-	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/workload"
 )
 
-// Describe reads the environment from the interpreter (after it imported
-// vllm, which settles the platform) and from the machine.
-func Describe(ctx context.Context, in *pyembed.Interpreter) (sys.Environment, error) {
-	info := in.Info()
+// describeModule is the Python side of the description: its describe()
+// returns the interpreter's half of sys.Environment under its JSON keys.
+const describeModule = "rollbench.environment"
+
+// Describe runs rollbench.environment in the child python, which imports
+// vllm as an engine of that interpreter would, and adds the machine.
+func (p ChildPython) Describe(ctx context.Context) (sys.Environment, error) {
+	out, err := p.run(ctx, "-m", describeModule)
+	if err != nil {
+		return machine(p.Exe), fmt.Errorf("describe the environment: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return describeFrom([]byte(lines[len(lines)-1]), p.Exe)
+}
+
+// describeFrom completes what rollbench.environment reported about exe,
+// in either process, with what Go knows of the machine. On error the
+// environment still holds what is known, for the failed result.
+func describeFrom(data []byte, exe string) (sys.Environment, error) {
+	env := machine(exe)
+	var missing struct {
+		VLLM string `json:"vllm_missing"`
+	}
+	if err := json.Unmarshal(data, &env); err != nil {
+		return env, fmt.Errorf("read the description of %s: %w", exe, err)
+	}
+	if err := json.Unmarshal(data, &missing); err != nil {
+		return env, fmt.Errorf("read the description of %s: %w", exe, err)
+	}
+	if missing.VLLM != "" {
+		return env, fmt.Errorf("%s cannot import vllm (%s); install vLLM there or choose another interpreter with --python",
+			exe, missing.VLLM)
+	}
+	return env, nil
+}
+
+// machine is the part of the environment Go reads itself.
+func machine(exe string) sys.Environment {
 	env := sys.Environment{
-		Python:     info.Version,
-		Executable: info.Executable,
+		Executable: exe,
 		CPUModel:   sys.CPUModel(),
 		CPUCount:   runtime.NumCPU(),
 		OS:         runtime.GOOS + "/" + runtime.GOARCH,
 		Env:        speedEnv(),
 	}
 	env.Hostname, _ = os.Hostname()
-	err := in.Do(ctx, func(s *pyembed.Scope) error {
-		var err error
-		if env.VLLM, err = moduleVersion(s, "vllm"); err != nil {
-			var pe *pyembed.Error
-			if errors.As(err, &pe) && pe.Type == "ModuleNotFoundError" {
-				return fmt.Errorf("%s cannot import vllm (%s); install vLLM there or choose another interpreter with --python",
-					info.Executable, pe.Message)
-			}
-			return err
-		}
-		if env.Torch, err = moduleVersion(s, "torch"); err != nil {
-			return err
-		}
-		if env.TorchNPU, err = optionalVersion(s, "torch_npu"); err != nil {
-			return err
-		}
-		if env.VLLMAscend, err = optionalVersion(s, "vllm_ascend"); err != nil {
-			return err
-		}
-		return describePlatform(s, &env)
-	})
-	return env, err
+	return env
 }
 
 // Supports refuses what the platform cannot run, rather than let a
@@ -57,80 +69,6 @@ func Supports(env sys.Environment, q workload.Quantization) error {
 		return errors.New("w8a16 is not supported on this platform (cpu): vLLM has no int8 weight-only kernel for CPUs")
 	}
 	return nil
-}
-
-func describePlatform(s *pyembed.Scope, env *sys.Environment) error {
-	platforms, err := s.Import("vllm.platforms")
-	if err != nil {
-		return err
-	}
-	p, err := platforms.Attr("current_platform")
-	if err != nil {
-		return err
-	}
-	if env.Platform, err = strAttr(p, "device_name"); err != nil {
-		return err
-	}
-	name, err := p.CallMethod("get_device_name", nil, nil)
-	if err != nil {
-		return err
-	}
-	if env.DeviceName, err = name.Str(); err != nil {
-		return err
-	}
-	env.DeviceCount = 1
-	if p.HasAttr("device_count") {
-		n, err := p.CallMethod("device_count", nil, nil)
-		if err != nil {
-			return err
-		}
-		count, err := n.Int()
-		if err != nil {
-			return err
-		}
-		env.DeviceCount = int(count)
-	}
-	envs, err := s.Import("vllm.envs")
-	if err != nil {
-		return err
-	}
-	mp, err := envs.Attr("VLLM_ENABLE_V1_MULTIPROCESSING")
-	if err != nil {
-		return err
-	}
-	v, err := mp.Go()
-	if err != nil {
-		return err
-	}
-	env.Multiprocessing, _ = v.(bool)
-	env.WorkerMethod, err = strAttr(envs, "VLLM_WORKER_MULTIPROC_METHOD")
-	return err
-}
-
-func strAttr(o pyembed.Object, name string) (string, error) {
-	a, err := o.Attr(name)
-	if err != nil {
-		return "", err
-	}
-	return a.Str()
-}
-
-func moduleVersion(s *pyembed.Scope, module string) (string, error) {
-	m, err := s.Import(module)
-	if err != nil {
-		return "", err
-	}
-	return strAttr(m, "__version__")
-}
-
-// optionalVersion is "" for a module that is not installed.
-func optionalVersion(s *pyembed.Scope, module string) (string, error) {
-	v, err := moduleVersion(s, module)
-	var pe *pyembed.Error
-	if errors.As(err, &pe) && pe.Type == "ModuleNotFoundError" {
-		return "", nil
-	}
-	return v, err
 }
 
 // speedEnvPrefixes select the variables recorded with a result: vLLM's own,

@@ -1,6 +1,7 @@
 // The tiny model is rollbench's built-in model: a tiny
 // Qwen3-architecture checkpoint generated deterministically and offline by
-// the Python package the binary ships, so that a machine without model
+// the Python package the binary ships (in a child python, so that every
+// build and mode has it), so that a machine without model
 // downloads (or without an accelerator) can still run a real engine.
 
 package engine
@@ -12,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/python"
 	"github.com/rollbench/rollbench/workload"
 )
@@ -21,21 +21,13 @@ import (
 // vLLM has no int8 weight-only kernel for the CPU this model is for.
 var TinyModelVariants = []workload.Quantization{workload.BF16, workload.W8A8}
 
-// WriteTinyModel generates the model for quant into dir. The interpreter must have
-// the shipped Python package on its path.
-func WriteTinyModel(ctx context.Context, in *pyembed.Interpreter, dir string, quant workload.Quantization) error {
+// WriteTinyModel generates the model for quant into dir, with the shipped
+// generator run in the child python.
+func WriteTinyModel(ctx context.Context, py ChildPython, dir string, quant workload.Quantization) error {
 	if !slices.Contains(TinyModelVariants, quant) {
 		return fmt.Errorf("the built-in tiny model has no %s variant (it has %v)", quant, TinyModelVariants)
 	}
-	err := in.Do(ctx, func(s *pyembed.Scope) error {
-		m, err := s.Import("rollbench.tinymodel")
-		if err != nil {
-			return err
-		}
-		_, err = m.CallMethod("write_tiny_model", []any{dir}, pyembed.Kwargs{"quant": string(quant)})
-		return err
-	})
-	if err != nil {
+	if _, err := py.run(ctx, "-m", "rollbench.tinymodel", "--out", dir, "--quant", string(quant)); err != nil {
 		return fmt.Errorf("write tiny model to %s: %w", dir, err)
 	}
 	return nil
@@ -44,7 +36,7 @@ func WriteTinyModel(ctx context.Context, in *pyembed.Interpreter, dir string, qu
 // EnsureTinyModel returns the cached tiny model for quant, generating it on first use.
 // The cache key is the digest of the generator's sources, so a changed
 // generator never serves a stale model.
-func EnsureTinyModel(ctx context.Context, in *pyembed.Interpreter, cacheDir string, quant workload.Quantization) (string, error) {
+func EnsureTinyModel(ctx context.Context, py ChildPython, cacheDir string, quant workload.Quantization) (string, error) {
 	dir := filepath.Join(cacheDir, "models", fmt.Sprintf("tiny-qwen3-%s-%s", quant, python.Digest()))
 	if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
 		return dir, nil
@@ -57,7 +49,7 @@ func EnsureTinyModel(ctx context.Context, in *pyembed.Interpreter, cacheDir stri
 		return "", fmt.Errorf("tiny model cache: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	if err := WriteTinyModel(ctx, in, tmp, quant); err != nil {
+	if err := WriteTinyModel(ctx, py, tmp, quant); err != nil {
 		return "", err
 	}
 	if err := os.Rename(tmp, dir); err != nil {

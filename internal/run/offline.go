@@ -1,3 +1,5 @@
+//go:build !nopython
+
 // Offline runs one in-process offline experiment: the rollout step
 // submitted to vllm.LLM in a single generate call, timed from Go.
 

@@ -18,7 +18,6 @@ import (
 	"github.com/rollbench/rollbench/internal/profile"
 	"github.com/rollbench/rollbench/internal/result"
 	"github.com/rollbench/rollbench/internal/server"
-	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -52,10 +51,11 @@ type OnlineExperiment struct {
 // stopGrace is how long the server may take to shut down.
 const stopGrace = 30 * time.Second
 
-// Online performs the experiment. Like Offline, the result is complete on
+// Online performs the experiment with py's vllm, which also describes the
+// environment: nothing here embeds the interpreter. Like Offline, the result is complete on
 // success and records what happened on failure; it is nil only when ctx was
 // done before anything ran.
-func Online(ctx context.Context, in *pyembed.Interpreter, x OnlineExperiment) (*result.Online, error) {
+func Online(ctx context.Context, py engine.ChildPython, x OnlineExperiment) (*result.Online, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func Online(ctx context.Context, in *pyembed.Interpreter, x OnlineExperiment) (*
 		r.EngineKwargs["profiler_config"] = p.Options.VLLMConfig(p.Dir)
 	}
 	var profileErr error
-	if err := runOnline(ctx, in, x, r, &profileErr); err != nil {
+	if err := runOnline(ctx, py, x, r, &profileErr); err != nil {
 		r.Error = err.Error()
 		return r, err
 	}
@@ -81,9 +81,9 @@ func Online(ctx context.Context, in *pyembed.Interpreter, x OnlineExperiment) (*
 	return r, profileErr
 }
 
-func runOnline(ctx context.Context, in *pyembed.Interpreter, x OnlineExperiment, r *result.Online, profileErr *error) (err error) {
+func runOnline(ctx context.Context, py engine.ChildPython, x OnlineExperiment, r *result.Online, profileErr *error) (err error) {
 	spec := x.Spec
-	if r.Environment, err = engine.Describe(ctx, in); err != nil {
+	if r.Environment, err = py.Describe(ctx); err != nil {
 		return err
 	}
 	if err := engine.Supports(r.Environment, spec.Engine.Quant); err != nil {
@@ -103,7 +103,7 @@ func runOnline(ctx context.Context, in *pyembed.Interpreter, x OnlineExperiment,
 
 	start := time.Now()
 	srv, err := server.Start(ctx, server.Config{
-		Python:       in.Info().Executable,
+		Python:       py.Exe,
 		Args:         r.EngineKwargs,
 		Extra:        x.Options.ServerArgs,
 		Port:         x.Options.Port,

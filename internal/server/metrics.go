@@ -1,13 +1,15 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // Counters reads the server's Prometheus /metrics and returns every vLLM
@@ -33,52 +35,45 @@ func scrape(ctx context.Context, base string) (map[string]float64, error) {
 	return ParseMetrics(resp.Body)
 }
 
-// ParseMetrics reads Prometheus text exposition, keeping the "vllm:"
-// samples: name{labels} value [timestamp].
+// ParseMetrics reads Prometheus text exposition and returns its "vllm:"
+// samples, each summed over its label sets, under the names the text shows
+// them by: a counter or gauge by its own, a histogram's as NAME_bucket,
+// NAME_sum and NAME_count, a summary's quantiles by its name.
 func ParseMetrics(r io.Reader) (map[string]float64, error) {
-	out := map[string]float64{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if !strings.HasPrefix(line, "vllm:") {
-			continue // comments, blank lines, other exporters
-		}
-		name, rest := line, ""
-		if i := strings.IndexAny(line, "{ "); i >= 0 {
-			name, rest = line[:i], line[i:]
-		}
-		if strings.HasPrefix(rest, "{") {
-			// Label values may hold spaces and escaped quotes: skip to
-			// the closing brace outside quotes.
-			end, quoted := -1, false
-			for i := 1; i < len(rest); i++ {
-				switch {
-				case rest[i] == '\\' && quoted:
-					i++
-				case rest[i] == '"':
-					quoted = !quoted
-				case rest[i] == '}' && !quoted:
-					end = i
-				}
-				if end >= 0 {
-					break
-				}
-			}
-			if end < 0 {
-				return nil, fmt.Errorf("metrics: unterminated labels in %q", line)
-			}
-			rest = rest[end+1:]
-		}
-		fields := strings.Fields(rest)
-		if len(fields) == 0 {
-			return nil, fmt.Errorf("metrics: no value in %q", line)
-		}
-		v, err := strconv.ParseFloat(fields[0], 64)
-		if err != nil {
-			return nil, fmt.Errorf("metrics: value of %s: %w", name, err)
-		}
-		out[name] += v
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	return out, sc.Err()
+	out := map[string]float64{}
+	for name, f := range families {
+		if !strings.HasPrefix(name, "vllm:") {
+			continue // other exporters
+		}
+		for _, m := range f.GetMetric() {
+			switch f.GetType() {
+			case dto.MetricType_COUNTER:
+				out[name] += m.GetCounter().GetValue()
+			case dto.MetricType_GAUGE:
+				out[name] += m.GetGauge().GetValue()
+			case dto.MetricType_HISTOGRAM:
+				h := m.GetHistogram()
+				for _, b := range h.GetBucket() {
+					out[name+"_bucket"] += float64(b.GetCumulativeCount())
+				}
+				out[name+"_sum"] += h.GetSampleSum()
+				out[name+"_count"] += float64(h.GetSampleCount())
+			case dto.MetricType_SUMMARY:
+				sm := m.GetSummary()
+				for _, q := range sm.GetQuantile() {
+					out[name] += q.GetValue()
+				}
+				out[name+"_sum"] += sm.GetSampleSum()
+				out[name+"_count"] += float64(sm.GetSampleCount())
+			default:
+				out[name] += m.GetUntyped().GetValue()
+			}
+		}
+	}
+	return out, nil
 }

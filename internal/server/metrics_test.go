@@ -1,6 +1,7 @@
 package server
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -32,6 +33,29 @@ func TestParseMetrics(t *testing.T) {
 		if _, err := ParseMetrics(strings.NewReader(bad)); err == nil {
 			t.Errorf("%q parsed without error", bad)
 		}
+	}
+}
+
+// TestParseMetricsHistogram: a histogram's samples keep the names the text
+// shows, each summed over its label sets, as the three counters are.
+func TestParseMetricsHistogram(t *testing.T) {
+	const text = `# TYPE vllm:e2e_request_latency_seconds histogram
+vllm:e2e_request_latency_seconds_sum{engine="0"} 12.5
+vllm:e2e_request_latency_seconds_bucket{engine="0",le="0.3"} 1.0
+vllm:e2e_request_latency_seconds_bucket{engine="0",le="+Inf"} 10.0
+vllm:e2e_request_latency_seconds_count{engine="0"} 10.0
+# TYPE vllm:request_success_total counter
+vllm:request_success_total{finished_reason="stop"} 5.0
+vllm:request_success_total{finished_reason="length"} 7.0
+`
+	got, err := ParseMetrics(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{"vllm:e2e_request_latency_seconds_sum": 12.5, "vllm:e2e_request_latency_seconds_bucket": 11,
+		"vllm:e2e_request_latency_seconds_count": 10, "vllm:request_success_total": 12}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }
 

@@ -1,8 +1,9 @@
 package sys
 
 // Environment is what a result needs to be reproduced and compared: the
-// software versions, the device and the machine. engine.Describe fills it
-// from the interpreter; reading it needs none.
+// software versions, the device and the machine. The engine package fills
+// it from the embedded interpreter or from a child python, with the same
+// Python code; reading it needs neither.
 type Environment struct {
 	Python     string `json:"python"`
 	Executable string `json:"python_executable"`

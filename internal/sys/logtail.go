@@ -13,7 +13,16 @@ import (
 // read).
 func TailLines(path string, n int) []string {
 	data, err := os.ReadFile(path)
-	if err != nil || len(data) == 0 {
+	if err != nil {
+		return nil
+	}
+	return LastLines(data, n)
+}
+
+// LastLines returns the last n lines of a process's output (none when it
+// is empty).
+func LastLines(data []byte, n int) []string {
+	if len(data) == 0 {
 		return nil
 	}
 	lines := strings.Split(string(bytes.TrimRight(data, "\n")), "\n")
