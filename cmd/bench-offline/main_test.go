@@ -2,10 +2,11 @@ package main
 
 import (
 	"flag"
+	"path/filepath"
 	"testing"
 
-	"github.com/rollbench/rollbench/cmd/internal/golden"
 	"github.com/rollbench/rollbench/cmd/internal/sidebyside"
+	"github.com/rollbench/rollbench/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -27,8 +28,8 @@ func TestReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden.Check(t, "report.json", data, *update)
-	golden.Check(t, "report.md", md, *update)
+	golden.Check(t, filepath.Join("testdata", "report.json"), data, *update)
+	golden.Check(t, filepath.Join("testdata", "report.md"), md, *update)
 	if _, _, err := report(o, env, samples[:3]); err == nil {
 		t.Error("unequal runs: no error")
 	}

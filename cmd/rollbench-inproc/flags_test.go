@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rollbench/rollbench/internal/golden"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -103,25 +104,7 @@ func TestBadInput(t *testing.T) {
 		out := "== " + tc.name + ": " + strings.Join(tc.args, " ") + "\n" + stderr.String()
 		got.WriteString(strings.ReplaceAll(out, models, "$MODELS"))
 	}
-	compareGolden(t, filepath.Join("testdata", "bad_input.golden"), "stderr", got.String())
-}
-
-// compareGolden checks got, what is shown, against the golden file, or
-// rewrites the file with -update.
-func compareGolden(t *testing.T, golden, what, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s (run with -update to accept):\n--- got\n%s\n--- want\n%s", what, golden, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "bad_input.golden"), []byte(got.String()), *update)
 }
 
 func TestHelpAndVersion(t *testing.T) {
@@ -159,7 +142,7 @@ func TestHelp(t *testing.T) {
 		}
 		got.WriteString("== " + strings.Join(args, " ") + "\n" + stdout.String())
 	}
-	compareGolden(t, filepath.Join("testdata", "help.golden"), "--help", got.String())
+	golden.Check(t, filepath.Join("testdata", "help.golden"), []byte(got.String()), *update)
 	if strings.Contains(got.String(), "[=") {
 		t.Errorf("--help shows a flag's optional value; booleans are plain --flag")
 	}

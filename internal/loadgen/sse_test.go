@@ -14,6 +14,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/rollbench/rollbench/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -257,20 +259,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := replay(status, body)
-			golden := strings.TrimSuffix(f, ".sse") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs from %s:\n--- got\n%s--- want\n%s", f, golden, got, want)
-			}
+			golden.Check(t, strings.TrimSuffix(f, ".sse")+".golden", []byte(got), *update)
 		})
 	}
 }

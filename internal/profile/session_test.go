@@ -2,12 +2,12 @@ package profile
 
 import (
 	"flag"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/rollbench/rollbench/internal/golden"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -54,19 +54,7 @@ func TestSessionErrors(t *testing.T) {
 		}
 		got.WriteString(err.Error() + "\n")
 	}
-	golden := filepath.Join("testdata", "session_errors.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.String() != string(want) {
-		t.Errorf("errors:\n%s\nwant:\n%s", got.String(), want)
-	}
+	golden.Check(t, filepath.Join("testdata", "session_errors.golden"), []byte(got.String()), *update)
 }
 
 func TestShapeRollout(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/rollbench/rollbench/internal/golden"
 )
 
 func TestTopOps(t *testing.T) {
@@ -79,14 +81,8 @@ func TestReportWritesNextToTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "cpu_trace.top.golden")
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != strings.ReplaceAll(string(want), "TRACE", trace) {
-		t.Errorf("report:\n%s\nwant:\n%s", got, want)
-	}
+	// The golden file names the trace TRACE, as its path is a temporary one.
+	golden.Check(t, filepath.Join("testdata", "cpu_trace.top.golden"), []byte(strings.ReplaceAll(string(got), trace, "TRACE")), *update)
 	for _, other := range []string{"profiler_info.json", "w.pt.trace.json.top.txt"} {
 		os.WriteFile(filepath.Join(dir, other), []byte("{}"), 0o644)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rollbench/rollbench/internal/golden"
 	"github.com/rollbench/rollbench/internal/result"
 )
 
@@ -41,7 +42,7 @@ func TestConsole(t *testing.T) {
 			if err := tc.write(&got, tc.res); err != nil {
 				t.Fatal(err)
 			}
-			compareGolden(t, filepath.Join(dir, tc.name+".console.golden"), got.String())
+			golden.Check(t, filepath.Join(dir, tc.name+".console.golden"), got.Bytes(), *update)
 		})
 	}
 }

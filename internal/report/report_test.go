@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/rollbench/rollbench/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -108,27 +110,9 @@ func TestGolden(t *testing.T) {
 				if err := r.report(&got, s); err != nil {
 					t.Fatal(err)
 				}
-				compareGolden(t, filepath.Join("testdata", tc.name, "summary."+r.ext+".golden"), got.String())
+				golden.Check(t, filepath.Join("testdata", tc.name, "summary."+r.ext+".golden"), got.Bytes(), *update)
 			})
 		}
-	}
-}
-
-// compareGolden checks got against the golden file, or rewrites the file
-// with -update.
-func compareGolden(t *testing.T, golden, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run with -update to accept):\n--- got\n%s\n--- want\n%s", golden, got, want)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rollbench/rollbench/internal/golden"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -24,19 +25,7 @@ func TestLoadErrors(t *testing.T) {
 		}
 		got.WriteString("== " + name + "\n" + err.Error() + "\n")
 	}
-	golden := filepath.Join("testdata", "load_errors.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.String() != string(want) {
-		t.Errorf("errors differ from %s (-update to accept):\n%s", golden, got.String())
-	}
+	golden.Check(t, filepath.Join("testdata", "load_errors.golden"), []byte(got.String()), *update)
 }
 
 func TestShippedConfigs(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/rollbench/rollbench/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the parquet fixtures from their JSONL sources")
@@ -67,19 +68,7 @@ func fixtures(t *testing.T) map[string][]byte {
 // TestFixtures keeps the committed parquet files what their source makes:
 // -update rewrites them.
 func TestFixtures(t *testing.T) {
-	for name, want := range fixtures(t) {
-		path := filepath.Join("testdata", name)
-		if *update {
-			if err := os.WriteFile(path, want, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		got, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from what testdata/gsm8k_sample.jsonl makes (run go test -run TestFixtures -update)", path)
-		}
+	for name, made := range fixtures(t) {
+		golden.Check(t, filepath.Join("testdata", name), made, *update)
 	}
 }
