@@ -101,7 +101,7 @@ func TestMatrixOnTinyModel(t *testing.T) {
 			t.Errorf("summary.md lacks %q:\n%s", want, md)
 		}
 	}
-	if !regexp.MustCompile(`\| tiny \| w8a8 \| ok \|.*\| \d+\.\d\dx( \^| v| ~)?( \[[^]]+\] p=\S+)? \|`).MatchString(md) {
+	if !regexp.MustCompile(`\| tiny \| w8a8 \| ok \|.*\| \d+\.\d\dx( \^| v| ~)?( \\\[[^]]+\] p=\S+)? \|`).MatchString(md) {
 		t.Errorf("summary.md has no speedup for w8a8:\n%s", md)
 	}
 	for _, f := range []string{"summary.txt", "summary.csv"} {
