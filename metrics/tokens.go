@@ -1,7 +1,8 @@
-// Package metrics turns what the engine returned into counts, rates and
-// statistics, and says where they differ from what was asked: token
-// accounting, the timeline of a rollout step, and the confidence of
-// repeated measurements. It needs no interpreter.
+// Package metrics turns what the engine or an online server returned into
+// counts, rates and statistics, and says where they differ from what was
+// asked: token accounting, the timeline of a rollout step, the latency
+// metrics of an online run, and the confidence of repeated measurements. It
+// needs no interpreter.
 package metrics
 
 import (

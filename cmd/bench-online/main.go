@@ -25,6 +25,7 @@ import (
 	"github.com/rollbench/rollbench/cmd/internal/sidebyside"
 	"github.com/rollbench/rollbench/internal/loadgen"
 	"github.com/rollbench/rollbench/internal/sys"
+	"github.com/rollbench/rollbench/metrics"
 )
 
 func main() { sidebyside.Main("bench-online", run) }
@@ -149,7 +150,7 @@ func runGo(ctx context.Context, o options, ph phase, seed uint64) (sample, error
 	if err != nil {
 		return sample{}, err
 	}
-	m := loadgen.Compute(loadgen.Collect(results), ph.conc)
+	m := metrics.ComputeOnline(loadgen.Collect(results), ph.conc)
 	if m.FailedRequests > 0 {
 		return sample{}, fmt.Errorf("%d requests failed: %v", m.FailedRequests, m.Notes)
 	}

@@ -15,13 +15,14 @@ import (
 	"time"
 
 	"github.com/rollbench/rollbench/internal/mockserver"
+	"github.com/rollbench/rollbench/metrics"
 )
 
 // collect reads a run's results, failing the test if the run does not end
 // within a minute (far beyond what any of these runs needs).
-func collect(t *testing.T, ch <-chan Result) []Result {
+func collect(t *testing.T, ch <-chan metrics.RequestResult) []metrics.RequestResult {
 	t.Helper()
-	var all []Result
+	var all []metrics.RequestResult
 	deadline := time.After(time.Minute)
 	for {
 		select {
@@ -65,7 +66,7 @@ func mock(t *testing.T, opts mockserver.Options) (*mockserver.Server, *httptest.
 	return m, srv
 }
 
-func run(t *testing.T, cfg Config) []Result {
+func run(t *testing.T, cfg Config) []metrics.RequestResult {
 	t.Helper()
 	ch, err := Run(context.Background(), cfg)
 	if err != nil {
@@ -75,7 +76,7 @@ func run(t *testing.T, cfg Config) []Result {
 }
 
 // checkSamples asserts that results hold each (prompt, sample) exactly once.
-func checkSamples(t *testing.T, results []Result, prompts, n int) {
+func checkSamples(t *testing.T, results []metrics.RequestResult, prompts, n int) {
 	t.Helper()
 	if len(results) != prompts*n {
 		t.Fatalf("%d results, want %d x %d", len(results), prompts, n)
@@ -110,7 +111,7 @@ func TestRunPerSample(t *testing.T) {
 	if st := m.Stats(); st.Requests != 12 || st.Tokens != 60 {
 		t.Errorf("server saw %d requests and sent %d tokens, want 12 and 60", st.Requests, st.Tokens)
 	}
-	mt := Compute(results, cfg.MaxConcurrency)
+	mt := metrics.ComputeOnline(results, cfg.MaxConcurrency)
 	if mt.CompletedRequests != 12 || mt.FailedRequests != 0 || mt.OutputTokens != 60 || mt.StreamOutputTokens != 60 ||
 		mt.InputTokens != 4*(4+5+6) || mt.TTFT.Count != 12 || mt.TPOT.Count != 12 || mt.ITL.Count != 48 || mt.DurationS <= 0 {
 		t.Errorf("metrics %+v", mt)
@@ -174,7 +175,7 @@ func TestRunNInRequest(t *testing.T) {
 	if st := m.Stats(); st.Requests != 3 || st.Tokens != 60 {
 		t.Errorf("server saw %d requests and sent %d tokens, want 3 and 60", st.Requests, st.Tokens)
 	}
-	mt := Compute(results, cfg.MaxConcurrency)
+	mt := metrics.ComputeOnline(results, cfg.MaxConcurrency)
 	if mt.Requests != 3 || mt.CompletedRequests != 3 || mt.Samples != 12 || mt.OutputTokens != 60 ||
 		mt.InputTokens != 4+5+6 || mt.TokenMismatches != 0 || mt.TTFT.Count != 12 {
 		t.Errorf("metrics %+v", mt)
@@ -290,7 +291,7 @@ func TestStreamCut(t *testing.T) {
 	if failed != 6 {
 		t.Errorf("%d failed, want 6", failed)
 	}
-	if mt := Compute(results, 1); mt.FailedRequests != 6 || mt.CompletedRequests != 6 || mt.OutputTokens != 30 {
+	if mt := metrics.ComputeOnline(results, 1); mt.FailedRequests != 6 || mt.CompletedRequests != 6 || mt.OutputTokens != 30 {
 		t.Errorf("metrics: %d failed, %d completed, %d output tokens; want 6, 6, 30", mt.FailedRequests, mt.CompletedRequests, mt.OutputTokens)
 	}
 }
@@ -310,7 +311,7 @@ func TestServerDies(t *testing.T) {
 	first := <-ch
 	srv.CloseClientConnections()
 	srv.Close()
-	results := append([]Result{first}, collect(t, ch)...)
+	results := append([]metrics.RequestResult{first}, collect(t, ch)...)
 	checkSamples(t, results, 10, 2)
 	failed := 0
 	for _, r := range results {
@@ -326,7 +327,7 @@ func TestServerDies(t *testing.T) {
 	if failed < 10 {
 		t.Errorf("%d failed, want most of 20", failed)
 	}
-	mt := Compute(results, 2)
+	mt := metrics.ComputeOnline(results, 2)
 	if mt.FailedRequests != failed || !strings.Contains(strings.Join(mt.Notes, "\n"), "failed") {
 		t.Errorf("metrics count %d failed (want %d); notes %q", mt.FailedRequests, failed, mt.Notes)
 	}
@@ -380,7 +381,7 @@ func TestUnreachable(t *testing.T) {
 			t.Errorf("result %+v", r)
 		}
 	}
-	if mt := Compute(results, 8); mt.FailedRequests != 12 || mt.CompletedRequests != 0 || mt.RequestThroughput != 0 {
+	if mt := metrics.ComputeOnline(results, 8); mt.FailedRequests != 12 || mt.CompletedRequests != 0 || mt.RequestThroughput != 0 {
 		t.Errorf("metrics %+v", mt)
 	}
 }
@@ -457,7 +458,7 @@ func TestResultJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back Result
+	var back metrics.RequestResult
 	if err := json.Unmarshal(b, &back); err != nil || back.UsageOutputTokens != 5 || len(back.ITLMs) != 4 || !back.Sent {
 		t.Errorf("round trip of %s: %+v, %v", b, back, err)
 	}

@@ -3,8 +3,8 @@
 // request scheduled at once, at most MaxConcurrency in flight, each response
 // streamed and timed per sample with Go's monotonic clock.
 //
-// Run streams one Result per sample as requests finish; Metrics turns
-// results into vllm bench serve's statistics.
+// Run streams one metrics.RequestResult per sample as requests finish;
+// metrics.Online turns them into vllm bench serve's statistics.
 package loadgen
 
 import (
@@ -24,6 +24,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rollbench/rollbench/metrics"
 )
 
 // Mode says how the samples of a prompt are requested.
@@ -162,7 +164,7 @@ type streamOptions struct {
 // as failed without being sent. A server that stops answering fails the
 // requests it affects; the run still finishes. The error is for a Config
 // that cannot run.
-func Run(ctx context.Context, cfg Config) (<-chan Result, error) {
+func Run(ctx context.Context, cfg Config) (<-chan metrics.RequestResult, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -171,7 +173,7 @@ func Run(ctx context.Context, cfg Config) (<-chan Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make(chan Result, len(cfg.Prompts)*cfg.N)
+	out := make(chan metrics.RequestResult, len(cfg.Prompts)*cfg.N)
 	r.preconnect(ctx)
 	r.start = time.Now()
 	go r.run(ctx, out)
@@ -179,8 +181,8 @@ func Run(ctx context.Context, cfg Config) (<-chan Result, error) {
 }
 
 // Collect reads every result of a run, in the order they finished.
-func Collect(results <-chan Result) []Result {
-	var all []Result
+func Collect(results <-chan metrics.RequestResult) []metrics.RequestResult {
+	var all []metrics.RequestResult
 	for r := range results {
 		all = append(all, r)
 	}
@@ -302,7 +304,7 @@ func (r *runner) job(i int) job {
 	return job{req: i, prompt: i / r.cfg.N, sample: i % r.cfg.N, n: 1}
 }
 
-func (r *runner) run(ctx context.Context, out chan<- Result) {
+func (r *runner) run(ctx context.Context, out chan<- metrics.RequestResult) {
 	due := make(chan int)
 	var wg sync.WaitGroup
 	for range min(r.cfg.MaxConcurrency, r.cfg.Requests()) {
@@ -347,7 +349,7 @@ func waitUntil(ctx context.Context, t time.Time) {
 
 // work is one of MaxConcurrency workers: it sends the requests it is handed
 // and streams their responses.
-func (r *runner) work(ctx context.Context, due <-chan int, out chan<- Result) {
+func (r *runner) work(ctx context.Context, due <-chan int, out chan<- metrics.RequestResult) {
 	var free time.Duration // when this worker's slot was last free
 	er := NewEventReader(nil)
 	for i := range due {
@@ -364,13 +366,13 @@ func (r *runner) work(ctx context.Context, due <-chan int, out chan<- Result) {
 
 // do sends one request and reads its response. It was due at scheduled and
 // ready to go at ready, when its slot was free too.
-func (r *runner) do(ctx context.Context, j job, er *EventReader, scheduled, ready time.Duration) []Result {
-	base := Result{
+func (r *runner) do(ctx context.Context, j job, er *EventReader, scheduled, ready time.Duration) []metrics.RequestResult {
+	base := metrics.RequestResult{
 		Request: j.req, Prompt: j.prompt, Sample: j.sample,
 		ScheduledMs: ms(scheduled), ReadyMs: ms(ready), PromptTokens: len(r.cfg.Prompts[j.prompt]),
 	}
 	var sent time.Duration
-	fail := func(msg string) []Result {
+	fail := func(msg string) []metrics.RequestResult {
 		now := r.since()
 		base.DoneMs = ms(now)
 		if base.Sent {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rollbench/rollbench/internal/golden"
+	"github.com/rollbench/rollbench/metrics"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -226,7 +227,7 @@ func replay(status int, body []byte) string {
 	b.WriteString("# samples\n")
 	var clock time.Duration
 	now := func() time.Duration { clock += time.Millisecond; return clock }
-	for _, r := range account(Result{PromptTokens: 4, Sent: true}, n, 16, status, bytes.NewReader(body), nil, now) {
+	for _, r := range account(metrics.RequestResult{PromptTokens: 4, Sent: true}, n, 16, status, bytes.NewReader(body), nil, now) {
 		fmt.Fprintf(&b, "sample %d: ttft %g itl %v e2el %g tpot %g | prompt %d usage %d (has %t, per request %t) stream %d mismatch %t | finish %q error %q\n",
 			r.Sample, r.TTFTMs, r.ITLMs, r.E2ELMs, r.TPOTMs, r.PromptTokens, r.UsageOutputTokens, r.HasUsage, r.UsagePerRequest,
 			r.StreamOutputTokens, r.TokenMismatch, r.FinishReason, r.Error)
@@ -273,7 +274,7 @@ func TestAccountTPOT(t *testing.T) {
 		t.Fatal(err)
 	}
 	var clock time.Duration
-	rs := account(Result{}, 1, 3, 200, bytes.NewReader(raw), nil, func() time.Duration { clock += time.Millisecond; return clock })
+	rs := account(metrics.RequestResult{}, 1, 3, 200, bytes.NewReader(raw), nil, func() time.Duration { clock += time.Millisecond; return clock })
 	if len(rs) != 1 {
 		t.Fatalf("%d results", len(rs))
 	}
@@ -308,7 +309,7 @@ func FuzzSSE(f *testing.F) {
 		var clock time.Duration
 		now := func() time.Duration { clock += time.Millisecond; return clock }
 		for _, status := range []int{200, 500} {
-			rs := account(Result{Sent: true}, k, 8, status, bytes.NewReader(data), nil, now)
+			rs := account(metrics.RequestResult{Sent: true}, k, 8, status, bytes.NewReader(data), nil, now)
 			if len(rs) != k {
 				t.Fatalf("status %d: %d results for n=%d", status, len(rs), k)
 			}

@@ -7,6 +7,7 @@ import (
 	"github.com/rollbench/rollbench/internal/loadgen"
 	"github.com/rollbench/rollbench/internal/profile"
 	"github.com/rollbench/rollbench/internal/sys"
+	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -31,7 +32,7 @@ type Online struct {
 		ServerStop  float64 `json:"server_stop_s"`
 	} `json:"timings"`
 
-	Metrics loadgen.Metrics `json:"metrics"`
+	Metrics metrics.Online `json:"metrics"`
 	// ServerCounters are the differences of the server's own /metrics
 	// counters over the measured run, to check the client's counts.
 	ServerCounters map[string]float64 `json:"server_counters"`

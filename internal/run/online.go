@@ -18,6 +18,7 @@ import (
 	"github.com/rollbench/rollbench/internal/profile"
 	"github.com/rollbench/rollbench/internal/result"
 	"github.com/rollbench/rollbench/internal/server"
+	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -143,7 +144,7 @@ func runOnline(ctx context.Context, py engine.ChildPython, x OnlineExperiment, r
 		if err != nil {
 			return fmt.Errorf("warm-up: %w", err)
 		}
-		if m := loadgen.Compute(loadgen.Collect(results), warm.MaxConcurrency); m.FailedRequests > 0 {
+		if m := metrics.ComputeOnline(loadgen.Collect(results), warm.MaxConcurrency); m.FailedRequests > 0 {
 			return fmt.Errorf("warm-up: %d of %d requests failed", m.FailedRequests, m.Requests)
 		}
 		r.Timings.Warmup = time.Since(start).Seconds()
@@ -202,7 +203,7 @@ func measureOnline(ctx context.Context, cfg loadgen.Config, requestsFile string,
 	if err != nil {
 		return err
 	}
-	m := loadgen.Metrics{MaxConcurrency: cfg.MaxConcurrency}
+	m := metrics.Online{MaxConcurrency: cfg.MaxConcurrency}
 	for res := range results {
 		m.Add(res)
 		if enc != nil {
@@ -218,7 +219,7 @@ func measureOnline(ctx context.Context, cfg loadgen.Config, requestsFile string,
 
 // checkOnline compares the client's counts with what was asked and with the
 // server's counters; each difference is a warning, never a correction.
-func checkOnline(m loadgen.Metrics, server map[string]float64, ro workload.Rollout) []string {
+func checkOnline(m metrics.Online, server map[string]float64, ro workload.Rollout) []string {
 	var warns []string
 	if want := ro.Sequences() * ro.OutputLen; m.OutputTokens != want && m.FailedRequests == 0 {
 		warns = append(warns, fmt.Sprintf("server reported %d output tokens, want %d samples x %d = %d with ignore_eos",

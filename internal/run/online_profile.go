@@ -7,6 +7,7 @@ import (
 	"github.com/rollbench/rollbench/internal/loadgen"
 	"github.com/rollbench/rollbench/internal/profile"
 	"github.com/rollbench/rollbench/internal/server"
+	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/workload"
 )
 
@@ -34,7 +35,7 @@ func onlineProfilePass(ctx context.Context, srv *server.Server, cfg loadgen.Conf
 			if err != nil {
 				return err
 			}
-			if m := loadgen.Compute(loadgen.Collect(results), c.MaxConcurrency); m.FailedRequests > 0 {
+			if m := metrics.ComputeOnline(loadgen.Collect(results), c.MaxConcurrency); m.FailedRequests > 0 {
 				return fmt.Errorf("%d of %d profiled requests failed", m.FailedRequests, m.Requests)
 			}
 			return nil

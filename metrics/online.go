@@ -1,17 +1,95 @@
-package loadgen
+package metrics
 
 import (
 	"fmt"
 	"maps"
 	"slices"
-
-	"github.com/rollbench/rollbench/metrics"
 )
 
-// Metrics describes a run from its results. Set MaxConcurrency, Add every
-// Result (in any order), then Close. Requests are counted once however many
-// samples they carry; latencies are per sample, over completed samples only.
-type Metrics struct {
+// RequestResult is one sample of an online run, as internal/loadgen measures
+// it: one request in per-sample mode, one choice of a request in
+// n-in-request mode. Times are in milliseconds, offsets from the run's start
+// and latencies from the request's send, all read from Go's monotonic clock.
+type RequestResult struct {
+	// Request numbers the HTTP request within the run; in n-in-request mode
+	// the n samples of a request share it.
+	Request int `json:"request"`
+	Prompt  int `json:"prompt"`
+	Sample  int `json:"sample"`
+
+	// ScheduledMs is when the request was meant to be sent (0: the rollout
+	// submits everything at once), ReadyMs when it could have been (its
+	// schedule, or later when it had to wait for one of the MaxConcurrency
+	// slots), SentMs when the client handed it to the HTTP transport and
+	// WroteMs when the transport had written it to the connection. Sent is
+	// false for a request never attempted because the run's context ended.
+	ScheduledMs float64 `json:"scheduled_ms"`
+	ReadyMs     float64 `json:"ready_ms"`
+	SentMs      float64 `json:"sent_ms"`
+	WroteMs     float64 `json:"wrote_ms"`
+	Sent        bool    `json:"sent"`
+	// DoneMs is when the response ended: "data: [DONE]", the end of the
+	// body, or the error.
+	DoneMs float64 `json:"done_ms"`
+
+	// TTFTMs is the time from send to the first chunk carrying a token of
+	// this sample; ITLMs holds the gaps between its successive token-bearing
+	// chunks.
+	TTFTMs float64   `json:"ttft_ms"`
+	ITLMs  []float64 `json:"itl_ms"`
+	// E2ELMs is the time from send to the end of this sample's stream: the
+	// end of the response when the request carries one sample, the chunk
+	// with this choice's last token when it carries n (the rest of the
+	// response belongs to the other choices).
+	E2ELMs float64 `json:"e2el_ms"`
+	// TPOTMs is (E2EL - TTFT) / (OutputTokens() - 1), as vllm bench serve
+	// defines it; 0 when the sample has at most one output token.
+	TPOTMs float64 `json:"tpot_ms,omitempty"`
+
+	// PromptTokens is the server's usage.prompt_tokens, or the prompt's
+	// length when the server reported no usage.
+	PromptTokens int `json:"prompt_tokens"`
+	// UsageOutputTokens is the server's usage.completion_tokens; HasUsage
+	// says whether the server sent one. With UsagePerRequest the count
+	// covers all n choices of the request and is repeated on each of its
+	// samples, never split.
+	UsageOutputTokens int  `json:"usage_output_tokens"`
+	HasUsage          bool `json:"has_usage"`
+	UsagePerRequest   bool `json:"usage_per_request,omitempty"`
+	// StreamOutputTokens counts this sample's tokens from the stream: one
+	// per chunk with text, or the number of token_ids a chunk lists when the
+	// server sends them; chunks without either (usage-only chunks, empty
+	// deltas) count nothing.
+	StreamOutputTokens int `json:"stream_output_tokens"`
+	// TokenMismatch is set when the usage count and the stream count (summed
+	// over the request's samples with UsagePerRequest) are both known and
+	// differ.
+	TokenMismatch bool `json:"token_mismatch,omitempty"`
+
+	FinishReason string `json:"finish_reason,omitempty"`
+	// Status is the HTTP status; 0 when no response arrived.
+	Status int `json:"status"`
+	// Error is empty for a sample that completed.
+	Error string `json:"error,omitempty"`
+}
+
+// OK reports whether the sample completed.
+func (r RequestResult) OK() bool { return r.Error == "" }
+
+// OutputTokens is the sample's output length: the server's count when it
+// belongs to this sample alone, the stream's count otherwise.
+func (r RequestResult) OutputTokens() int {
+	if r.HasUsage && !r.UsagePerRequest {
+		return r.UsageOutputTokens
+	}
+	return r.StreamOutputTokens
+}
+
+// Online describes an online run from its results. Set MaxConcurrency, Add
+// every RequestResult (in any order), then Close. Requests are counted once
+// however many samples they carry; latencies are per sample, over completed
+// samples only.
+type Online struct {
 	// MaxConcurrency is the run's cap, reported as vllm bench serve's
 	// max_concurrency.
 	MaxConcurrency int `json:"max_concurrency"`
@@ -49,18 +127,18 @@ type Metrics struct {
 	// than one output token. Like every latency summary here they are the
 	// figures vllm bench serve computes with numpy: population std
 	// (std_ddof 0) and linear percentiles.
-	TTFT metrics.Summary `json:"ttft_ms"`
-	TPOT metrics.Summary `json:"tpot_ms"`
-	ITL  metrics.Summary `json:"itl_ms"`
-	E2EL metrics.Summary `json:"e2el_ms"`
+	TTFT Summary `json:"ttft_ms"`
+	TPOT Summary `json:"tpot_ms"`
+	ITL  Summary `json:"itl_ms"`
+	E2EL Summary `json:"e2el_ms"`
 
 	// SendLag is the client's delay per request sent: actual send minus
 	// scheduled send. It includes waiting for a concurrency slot when there
 	// are more requests than MaxConcurrency. ClientOverhead is the client's
 	// own cost: from the moment a slot was free to the request written on
 	// its connection (which includes opening the connection).
-	SendLag        metrics.Summary `json:"send_lag_ms"`
-	ClientOverhead metrics.Summary `json:"client_overhead_ms"`
+	SendLag        Summary `json:"send_lag_ms"`
+	ClientOverhead Summary `json:"client_overhead_ms"`
 
 	FinishReasons map[string]int `json:"finish_reasons"`
 	// Notes say what the numbers leave out or rest on, as footnotes.
@@ -79,9 +157,9 @@ type requestTally struct {
 	sendLag, overhead             float64
 }
 
-// Compute returns the Metrics of results.
-func Compute(results []Result, maxConcurrency int) Metrics {
-	m := Metrics{MaxConcurrency: maxConcurrency}
+// ComputeOnline returns the Online metrics of results.
+func ComputeOnline(results []RequestResult, maxConcurrency int) Online {
+	m := Online{MaxConcurrency: maxConcurrency}
 	for _, r := range results {
 		m.Add(r)
 	}
@@ -90,7 +168,7 @@ func Compute(results []Result, maxConcurrency int) Metrics {
 }
 
 // Add accounts one result.
-func (m *Metrics) Add(r Result) {
+func (m *Online) Add(r RequestResult) {
 	if m.requests == nil {
 		m.requests = map[int]*requestTally{}
 		m.FinishReasons = map[string]int{}
@@ -128,7 +206,7 @@ func (m *Metrics) Add(r Result) {
 }
 
 // Close computes the totals, rates and statistics.
-func (m *Metrics) Close() {
+func (m *Online) Close() {
 	m.DurationS = m.doneMs / 1000
 	var sendLag, overhead []float64
 	for _, id := range slices.Sorted(maps.Keys(m.requests)) {
@@ -164,13 +242,13 @@ func (m *Metrics) Close() {
 		m.TotalTokenThroughput = float64(m.InputTokens+m.OutputTokens) / m.DurationS
 	}
 	// Population std: these are vllm bench serve's std_ keys.
-	sum := func(xs []float64) metrics.Summary { return metrics.Summarize(xs, metrics.Population) }
+	sum := func(xs []float64) Summary { return Summarize(xs, Population) }
 	m.TTFT, m.TPOT, m.ITL, m.E2EL = sum(m.ttft), sum(m.tpot), sum(m.itl), sum(m.e2el)
 	m.SendLag, m.ClientOverhead = sum(sendLag), sum(overhead)
 	m.notes()
 }
 
-func (m *Metrics) notes() {
+func (m *Online) notes() {
 	add := func(format string, args ...any) { m.Notes = append(m.Notes, fmt.Sprintf(format, args...)) }
 	if m.FailedSamples > 0 {
 		add("%d of %d samples (%d of %d requests) failed and are left out of the latency statistics and token counts; first error: %s",
@@ -190,7 +268,7 @@ func (m *Metrics) notes() {
 	}
 	for _, s := range []struct {
 		name string
-		sum  metrics.Summary
+		sum  Summary
 	}{{"TTFT", m.TTFT}, {"TPOT", m.TPOT}, {"ITL", m.ITL}, {"E2EL", m.E2EL}} {
 		if s.sum.Warning != "" {
 			add("%s: %s", s.name, s.sum.Warning)
@@ -203,7 +281,7 @@ func (m *Metrics) notes() {
 // token totals, throughputs per second, max_concurrency, and for ttft, tpot,
 // itl and e2el: mean_, median_, std_ and p50_, p90_, p95_, p99_ <metric>_ms
 // (vLLM writes p{P}_{metric}_ms for each --metric-percentiles value).
-func (m *Metrics) VLLMKeys() map[string]any {
+func (m *Online) VLLMKeys() map[string]any {
 	out := map[string]any{
 		"duration":               m.DurationS,
 		"completed":              m.CompletedRequests,
@@ -215,7 +293,7 @@ func (m *Metrics) VLLMKeys() map[string]any {
 		"total_token_throughput": m.TotalTokenThroughput,
 		"max_concurrency":        m.MaxConcurrency,
 	}
-	for name, s := range map[string]metrics.Summary{"ttft": m.TTFT, "tpot": m.TPOT, "itl": m.ITL, "e2el": m.E2EL} {
+	for name, s := range map[string]Summary{"ttft": m.TTFT, "tpot": m.TPOT, "itl": m.ITL, "e2el": m.E2EL} {
 		out["mean_"+name+"_ms"] = s.Mean
 		out["median_"+name+"_ms"] = s.Median
 		out["std_"+name+"_ms"] = s.Std

@@ -6,86 +6,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/rollbench/rollbench/metrics"
 )
-
-// Result is one sample: one request in per-sample mode, one choice of a
-// request in n-in-request mode. Times are in milliseconds, offsets from the
-// run's start and latencies from the request's send, all read from Go's
-// monotonic clock.
-type Result struct {
-	// Request numbers the HTTP request within the run; in n-in-request mode
-	// the n samples of a request share it.
-	Request int `json:"request"`
-	Prompt  int `json:"prompt"`
-	Sample  int `json:"sample"`
-
-	// ScheduledMs is when the request was meant to be sent (0: the rollout
-	// submits everything at once), ReadyMs when it could have been (its
-	// schedule, or later when it had to wait for one of the MaxConcurrency
-	// slots), SentMs when the client handed it to the HTTP transport and
-	// WroteMs when the transport had written it to the connection. Sent is
-	// false for a request never attempted because the run's context ended.
-	ScheduledMs float64 `json:"scheduled_ms"`
-	ReadyMs     float64 `json:"ready_ms"`
-	SentMs      float64 `json:"sent_ms"`
-	WroteMs     float64 `json:"wrote_ms"`
-	Sent        bool    `json:"sent"`
-	// DoneMs is when the response ended: "data: [DONE]", the end of the
-	// body, or the error.
-	DoneMs float64 `json:"done_ms"`
-
-	// TTFTMs is the time from send to the first chunk carrying a token of
-	// this sample; ITLMs holds the gaps between its successive token-bearing
-	// chunks.
-	TTFTMs float64   `json:"ttft_ms"`
-	ITLMs  []float64 `json:"itl_ms"`
-	// E2ELMs is the time from send to the end of this sample's stream: the
-	// end of the response when the request carries one sample, the chunk
-	// with this choice's last token when it carries n (the rest of the
-	// response belongs to the other choices).
-	E2ELMs float64 `json:"e2el_ms"`
-	// TPOTMs is (E2EL - TTFT) / (OutputTokens() - 1), as vllm bench serve
-	// defines it; 0 when the sample has at most one output token.
-	TPOTMs float64 `json:"tpot_ms,omitempty"`
-
-	// PromptTokens is the server's usage.prompt_tokens, or the prompt's
-	// length when the server reported no usage.
-	PromptTokens int `json:"prompt_tokens"`
-	// UsageOutputTokens is the server's usage.completion_tokens; HasUsage
-	// says whether the server sent one. With UsagePerRequest the count
-	// covers all n choices of the request and is repeated on each of its
-	// samples, never split.
-	UsageOutputTokens int  `json:"usage_output_tokens"`
-	HasUsage          bool `json:"has_usage"`
-	UsagePerRequest   bool `json:"usage_per_request,omitempty"`
-	// StreamOutputTokens counts this sample's tokens from the stream: one
-	// per chunk with text, or the number of token_ids a chunk lists when the
-	// server sends them; chunks without either (usage-only chunks, empty
-	// deltas) count nothing.
-	StreamOutputTokens int `json:"stream_output_tokens"`
-	// TokenMismatch is set when the usage count and the stream count (summed
-	// over the request's samples with UsagePerRequest) are both known and
-	// differ.
-	TokenMismatch bool `json:"token_mismatch,omitempty"`
-
-	FinishReason string `json:"finish_reason,omitempty"`
-	// Status is the HTTP status; 0 when no response arrived.
-	Status int `json:"status"`
-	// Error is empty for a sample that completed.
-	Error string `json:"error,omitempty"`
-}
-
-// OK reports whether the sample completed.
-func (r Result) OK() bool { return r.Error == "" }
-
-// OutputTokens is the sample's output length: the server's count when it
-// belongs to this sample alone, the stream's count otherwise.
-func (r Result) OutputTokens() int {
-	if r.HasUsage && !r.UsagePerRequest {
-		return r.UsageOutputTokens
-	}
-	return r.StreamOutputTokens
-}
 
 // tally accumulates one response as it streams.
 type tally struct {
@@ -176,10 +99,10 @@ func (t *tally) read(er *EventReader, now func() time.Duration) time.Duration {
 	}
 }
 
-// results turns the tally into one Result per choice, copying base (which
-// has the request's identity, send times and status) and numbering samples
-// from base.Sample.
-func (t *tally) results(base Result, end time.Duration) []Result {
+// results turns the tally into one RequestResult per choice, copying base
+// (which has the request's identity, send times and status) and numbering
+// samples from base.Sample.
+func (t *tally) results(base metrics.RequestResult, end time.Duration) []metrics.RequestResult {
 	n := len(t.choices)
 	base.E2ELMs = ms(end)
 	base.DoneMs = base.SentMs + base.E2ELMs
@@ -196,7 +119,7 @@ func (t *tally) results(base Result, end time.Duration) []Result {
 		base.TokenMismatch = t.usage.CompletionTokens != streamTotal
 	}
 	base.UsagePerRequest = n > 1
-	out := make([]Result, n)
+	out := make([]metrics.RequestResult, n)
 	for i, ch := range t.choices {
 		r := base
 		r.Sample = base.Sample + i
@@ -220,10 +143,10 @@ func (t *tally) results(base Result, end time.Duration) []Result {
 	return out
 }
 
-// account reads one response and returns its n Results, built on base
+// account reads one response and returns its n RequestResults, built on base
 // (the request's identity and send times); now gives the time since send.
 // The stream is read through er, reset to body (nil: a new reader).
-func account(base Result, n, maxTokens, status int, body io.Reader, er *EventReader, now func() time.Duration) []Result {
+func account(base metrics.RequestResult, n, maxTokens, status int, body io.Reader, er *EventReader, now func() time.Duration) []metrics.RequestResult {
 	base.Status = status
 	if status != http.StatusOK {
 		msg := httpError(status, body)
@@ -245,9 +168,9 @@ func account(base Result, n, maxTokens, status int, body io.Reader, er *EventRea
 	return t.results(base, end)
 }
 
-// failed returns n failed Results copied from base.
-func failed(base Result, n int, msg string) []Result {
-	out := make([]Result, n)
+// failed returns n failed RequestResults copied from base.
+func failed(base metrics.RequestResult, n int, msg string) []metrics.RequestResult {
+	out := make([]metrics.RequestResult, n)
 	for i := range out {
 		r := base
 		r.Sample = base.Sample + i

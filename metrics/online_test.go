@@ -1,20 +1,17 @@
-package loadgen
+package metrics
 
 import (
 	"encoding/json"
 	"maps"
-	"math"
 	"slices"
 	"strings"
 	"testing"
 )
 
-func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(1, math.Abs(b)) }
-
 // sample is a completed per-sample result with the timings given; TPOT
 // follows vllm bench serve's definition.
-func sample(req int, ttft, e2el float64, itl []float64, tokens int) Result {
-	r := Result{
+func sample(req int, ttft, e2el float64, itl []float64, tokens int) RequestResult {
+	r := RequestResult{
 		Request: req, Prompt: req, Sent: true, Status: 200, ReadyMs: 0, SentMs: 1, WroteMs: 1.5,
 		TTFTMs: ttft, ITLMs: itl, E2ELMs: e2el, DoneMs: 1 + e2el, PromptTokens: 4,
 		HasUsage: true, UsageOutputTokens: tokens, StreamOutputTokens: tokens, FinishReason: "length",
@@ -25,14 +22,14 @@ func sample(req int, ttft, e2el float64, itl []float64, tokens int) Result {
 	return r
 }
 
-func TestMetrics(t *testing.T) {
-	results := []Result{
+func TestOnline(t *testing.T) {
+	results := []RequestResult{
 		sample(0, 10, 20, []float64{5, 5}, 3), // TPOT 5
 		sample(1, 20, 40, []float64{20}, 2),   // TPOT 20
 		sample(2, 30, 30, nil, 1),             // no TPOT
 		{Request: 3, Prompt: 3, Sent: true, SentMs: 2, WroteMs: 2.5, DoneMs: 50, Status: 500, Error: "HTTP 500: boom", PromptTokens: 4},
 	}
-	m := Compute(results, 2)
+	m := ComputeOnline(results, 2)
 	ints := []struct {
 		name      string
 		got, want int
@@ -61,7 +58,7 @@ func TestMetrics(t *testing.T) {
 		{"p50 client overhead", m.ClientOverhead.P50, 1.5},
 	}
 	for _, c := range floats {
-		if !near(c.got, c.want) {
+		if !approx(c.got, c.want) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
@@ -77,19 +74,19 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-func TestMetricsUsagePerRequestAndFallback(t *testing.T) {
+func TestOnlineUsagePerRequestAndFallback(t *testing.T) {
 	// One request with n=2 (usage 5 for both choices, 2 + 3 in the stream),
 	// one per-sample request without usage (4 tokens in the stream), one with
 	// usage 3 but 2 tokens streamed.
 	a, b := sample(0, 1, 4, []float64{3}, 2), sample(0, 2, 5, []float64{1, 2}, 3)
-	for i, r := range []*Result{&a, &b} {
+	for i, r := range []*RequestResult{&a, &b} {
 		r.Sample, r.UsagePerRequest, r.UsageOutputTokens = i, true, 5
 	}
 	c := sample(1, 1, 4, []float64{1, 1, 1}, 4)
 	c.HasUsage, c.UsageOutputTokens = false, 0
 	d := sample(2, 1, 3, []float64{2}, 2)
 	d.UsageOutputTokens, d.TokenMismatch = 3, true
-	m := Compute([]Result{a, b, c, d}, 128)
+	m := ComputeOnline([]RequestResult{a, b, c, d}, 128)
 	if m.Requests != 3 || m.Samples != 4 || m.OutputTokens != 5+4+3 || m.StreamOutputTokens != 5+4+2 ||
 		m.InputTokens != 12 || m.UsageMissing != 1 || m.TokenMismatches != 1 {
 		t.Errorf("requests %d samples %d output %d stream %d input %d usage missing %d mismatches %d, want 3 4 12 11 12 1 1",
@@ -105,7 +102,7 @@ func TestMetricsUsagePerRequestAndFallback(t *testing.T) {
 }
 
 func TestVLLMKeys(t *testing.T) {
-	m := Compute([]Result{sample(0, 10, 20, []float64{5, 5}, 3)}, 8)
+	m := ComputeOnline([]RequestResult{sample(0, 10, 20, []float64{5, 5}, 3)}, 8)
 	raw, err := json.Marshal(m.VLLMKeys())
 	if err != nil {
 		t.Fatal(err)
