@@ -160,12 +160,17 @@ func runOnline(ctx context.Context, py engine.ChildPython, x OnlineExperiment, r
 		return err
 	}
 	r.Timings.Run = time.Since(start).Seconds()
-	if !srv.Alive() {
+	// Requests fail the moment the server dies, a little before its exit
+	// is seen: after failures, wait that moment for it.
+	if dead := !srv.Alive() || r.Metrics.FailedRequests > 0 && srv.ExitsWithin(2*time.Second); dead {
 		return fmt.Errorf("vllm serve died during the run: %d of %d requests failed; see %s",
 			r.Metrics.FailedRequests, r.Metrics.Requests, r.ServerLog)
 	}
 	after, err := srv.Counters(ctx)
 	if err != nil {
+		if m := r.Metrics; m.FailedRequests > 0 {
+			return fmt.Errorf("%d of %d requests failed, and then: %w", m.FailedRequests, m.Requests, err)
+		}
 		return err
 	}
 	r.ServerCounters = map[string]float64{}

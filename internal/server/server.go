@@ -184,6 +184,17 @@ func (s *Server) Alive() bool {
 	}
 }
 
+// ExitsWithin reports whether the server process has exited, or exits
+// within d.
+func (s *Server) ExitsWithin(d time.Duration) bool {
+	select {
+	case <-s.exited:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
 // Stop asks the server to shut down (SIGTERM to its group), then kills
 // whatever of its tree is left after grace.
 func (s *Server) Stop(grace time.Duration) {

@@ -81,3 +81,26 @@ func TestStartupDeathShowsLog(t *testing.T) {
 		t.Errorf("noticing the death took %v", time.Since(start))
 	}
 }
+
+// ExitsWithin waits for an exit that is on its way, and no longer than
+// asked for one that is not.
+func TestExitsWithin(t *testing.T) {
+	s := &Server{exited: make(chan struct{})}
+	if s.ExitsWithin(10 * time.Millisecond) {
+		t.Error("a running server exited")
+	}
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		close(s.exited)
+	}()
+	start := time.Now()
+	if !s.ExitsWithin(5 * time.Second) {
+		t.Error("the exit was not seen")
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("seeing the exit took %v", took)
+	}
+	if s.Alive() {
+		t.Error("an exited server is alive")
+	}
+}
