@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/rollbench/rollbench/internal/progress"
 	"github.com/rollbench/rollbench/internal/sys"
 )
 
@@ -35,7 +36,9 @@ func main() {
 		sys.KillTree(os.Getpid(), syscall.SIGKILL)
 		os.Exit(130)
 	}()
-	err := run(ctx, os.Args[1:], reserveStdout(), os.Stderr)
+	show := progress.ForStderr(os.Stderr, "rollbench-inproc")
+	err := run(progress.NewContext(ctx, show), os.Args[1:], reserveStdout(), os.Stderr)
+	show.Close()
 	// Whatever happened, no engine process outlives this one.
 	sys.KillTree(os.Getpid(), syscall.SIGKILL)
 	os.Exit(exitCode(err, os.Stderr))

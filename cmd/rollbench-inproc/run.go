@@ -10,6 +10,7 @@ import (
 
 	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/profile"
+	"github.com/rollbench/rollbench/internal/progress"
 	"github.com/rollbench/rollbench/internal/report"
 	"github.com/rollbench/rollbench/internal/result"
 	runner "github.com/rollbench/rollbench/internal/run"
@@ -91,6 +92,8 @@ func (o *onlineOptions) run(ctx context.Context, stdout io.Writer) error {
 func runSingle(ctx context.Context, python, outputDir string, x experiment, stdout io.Writer) error {
 	path := filepath.Join(outputDir, x.Name+".json")
 	res, err := runAndSave(ctx, nil, python, x, path)
+	// The summary follows the last phase's line, not the middle of it.
+	progress.From(ctx).Close()
 	if err != nil {
 		if res != nil {
 			if measured(res) {

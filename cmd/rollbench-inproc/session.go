@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/rollbench/rollbench/internal/engine"
+	"github.com/rollbench/rollbench/internal/progress"
 	"github.com/rollbench/rollbench/internal/report"
 	"github.com/rollbench/rollbench/internal/result"
 	runner "github.com/rollbench/rollbench/internal/run"
@@ -43,6 +44,7 @@ func (o *sessionOptions) run(ctx context.Context, stdout io.Writer) error {
 	if err := result.Write(path, res); err != nil {
 		return err
 	}
+	progress.From(ctx).Close()
 	if err := report.ConsoleSession(stdout, res, o.file, path); err != nil {
 		return err
 	}

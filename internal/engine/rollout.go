@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rollbench/rollbench/internal/progress"
 	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/workload"
@@ -154,6 +155,7 @@ func (e *Engine) Stream(ctx context.Context, prompts [][]int, params []workload.
 				}
 				done++
 			}
+			progress.From(ctx).Samples(done, len(prompts))
 			if now := time.Now(); !now.Before(nextGauge) && done < len(prompts) {
 				m, err := e.readMetrics(s)
 				if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/profile"
+	"github.com/rollbench/rollbench/internal/progress"
 	"github.com/rollbench/rollbench/internal/result"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/workload"
@@ -62,6 +63,7 @@ func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline,
 	spec := r.Spec
 	start := time.Now()
 	var err error
+	progress.From(ctx).Phase(progress.Import, "")
 	if r.Environment, err = engine.Describe(ctx, in); err != nil {
 		return err
 	}
@@ -99,6 +101,7 @@ func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline,
 				}
 			}
 		}
+		progress.From(ctx).Phase(progress.Generate, generateDetail(spec.Rollout, i, repeat))
 		if err := measuredPass(ctx, eng, prompts, r, rep); err != nil {
 			if repeat > 1 {
 				err = fmt.Errorf("repetition %d of %d: %w", i+1, repeat, err)
@@ -106,6 +109,7 @@ func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline,
 			return errors.Join(err, closeEngine(ctx, eng, r))
 		}
 		if plan != nil && i == repeat-1 {
+			progress.From(ctx).Phase(progress.Profile, "")
 			r.Profile = &profile.Record{}
 			vocab, err := eng.Vocabulary(ctx)
 			if err == nil {
@@ -129,6 +133,7 @@ func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline,
 // load time is returned for its repetition.
 func openWarm(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, first bool) (*engine.Engine, float64, error) {
 	spec := r.Spec
+	progress.From(ctx).Phase(progress.Load, fmt.Sprintf("%s, %s", spec.Engine.Model, spec.Engine.Quant))
 	start := time.Now()
 	eng, err := engine.Open(ctx, in, r.EngineKwargs)
 	load := time.Since(start).Seconds()
@@ -149,6 +154,7 @@ func openWarm(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, f
 	if err != nil {
 		return nil, load, errors.Join(err, closeEngine(ctx, eng, r))
 	}
+	progress.From(ctx).Phase(progress.Warmup, "")
 	start = time.Now()
 	if _, err := eng.Generate(ctx, warm, spec.Rollout.Sampling()); err != nil {
 		return nil, load, errors.Join(fmt.Errorf("warm-up: %w", err), closeEngine(ctx, eng, r))
@@ -157,6 +163,15 @@ func openWarm(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, f
 		r.Timings.Warmup = time.Since(start).Seconds()
 	}
 	return eng, load, nil
+}
+
+// generateDetail says which pass of how many samples a generate phase is.
+func generateDetail(ro workload.Rollout, i, repeat int) string {
+	s := fmt.Sprintf("%d prompts x n=%d", ro.NumPrompts, ro.N)
+	if repeat > 1 {
+		s += fmt.Sprintf(", pass %d of %d", i+1, repeat)
+	}
+	return s
 }
 
 func randomPrompts(ctx context.Context, eng *engine.Engine, ro workload.Rollout) ([][]int, error) {
@@ -170,6 +185,7 @@ func randomPrompts(ctx context.Context, eng *engine.Engine, ro workload.Rollout)
 // closeEngine shuts eng down and times it. Teardown must run even when ctx
 // was cancelled: it is what returns the device memory.
 func closeEngine(ctx context.Context, eng *engine.Engine, r *result.Offline) error {
+	progress.From(ctx).Phase(progress.Teardown, "")
 	start := time.Now()
 	err := eng.Close(context.WithoutCancel(ctx))
 	r.Timings.Teardown = time.Since(start).Seconds()

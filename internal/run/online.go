@@ -16,6 +16,7 @@ import (
 	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/loadgen"
 	"github.com/rollbench/rollbench/internal/profile"
+	"github.com/rollbench/rollbench/internal/progress"
 	"github.com/rollbench/rollbench/internal/result"
 	"github.com/rollbench/rollbench/internal/server"
 	"github.com/rollbench/rollbench/metrics"
@@ -102,6 +103,7 @@ func runOnline(ctx context.Context, py engine.ChildPython, x OnlineExperiment, r
 		return fmt.Errorf("log directory: %w", err)
 	}
 
+	progress.From(ctx).Phase(progress.Server, "vllm serve, log "+r.ServerLog)
 	start := time.Now()
 	srv, err := server.Start(ctx, server.Config{
 		Python:       py.Exe,
@@ -117,6 +119,7 @@ func runOnline(ctx context.Context, py engine.ChildPython, x OnlineExperiment, r
 	}
 	r.ServerCommand = srv.Argv
 	defer func() {
+		progress.From(ctx).Phase(progress.Teardown, "")
 		start := time.Now()
 		srv.Stop(stopGrace)
 		r.Timings.ServerStop = time.Since(start).Seconds()
@@ -139,6 +142,7 @@ func runOnline(ctx context.Context, py engine.ChildPython, x OnlineExperiment, r
 		if warm.Prompts, err = spec.Rollout.WarmupPromptSet(vocab.Size, vocab.Special); err != nil {
 			return err
 		}
+		progress.From(ctx).Phase(progress.Warmup, "")
 		start := time.Now()
 		results, err := loadgen.Run(ctx, warm)
 		if err != nil {
@@ -155,6 +159,7 @@ func runOnline(ctx context.Context, py engine.ChildPython, x OnlineExperiment, r
 		return err
 	}
 	cfg.Prompts = prompts
+	progress.From(ctx).Phase(progress.Requests, fmt.Sprintf("%d prompts x n=%d", len(prompts), cfg.N))
 	start = time.Now()
 	if err := measureOnline(ctx, cfg, x.Options.RequestsFile, r); err != nil {
 		return err
@@ -182,6 +187,7 @@ func runOnline(ctx context.Context, py engine.ChildPython, x OnlineExperiment, r
 		return fmt.Errorf("%d of %d requests failed (per-request errors in the result)", m.FailedRequests, m.Requests)
 	}
 	if x.Options.Profile != nil {
+		progress.From(ctx).Phase(progress.Profile, "")
 		r.Profile = &profile.Record{}
 		*profileErr = onlineProfilePass(ctx, srv, cfg, vocab, spec.Rollout, x.Options.Profile, r.Profile)
 	}
@@ -209,8 +215,13 @@ func measureOnline(ctx context.Context, cfg loadgen.Config, requestsFile string,
 		return err
 	}
 	m := metrics.Online{MaxConcurrency: cfg.MaxConcurrency}
+	// Progress counts samples, whichever way they are requested.
+	total := len(cfg.Prompts) * cfg.N
+	done, per := 0, total/max(cfg.Requests(), 1)
 	for res := range results {
 		m.Add(res)
+		done += per
+		progress.From(ctx).Samples(done, total)
 		if enc != nil {
 			if err := enc.Encode(res); err != nil {
 				return fmt.Errorf("requests file: %w", err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/profile"
+	"github.com/rollbench/rollbench/internal/progress"
 	"github.com/rollbench/rollbench/internal/result"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/workload"
@@ -62,6 +63,8 @@ func Session(ctx context.Context, in *pyembed.Interpreter, x OfflineExperiment, 
 }
 
 func runSession(ctx context.Context, in *pyembed.Interpreter, r *result.Session, plan *profile.Plan) (err error) {
+	show := progress.From(ctx)
+	show.Phase(progress.Import, "")
 	if r.Environment, err = engine.Describe(ctx, in); err != nil {
 		return err
 	}
@@ -73,6 +76,7 @@ func runSession(ctx context.Context, in *pyembed.Interpreter, r *result.Session,
 			return err
 		}
 	}
+	show.Phase(progress.Load, fmt.Sprintf("%s, %s", r.Spec.Engine.Model, r.Spec.Engine.Quant))
 	start := time.Now()
 	eng, err := engine.Open(ctx, in, r.EngineKwargs)
 	r.LoadS = time.Since(start).Seconds()
@@ -80,6 +84,7 @@ func runSession(ctx context.Context, in *pyembed.Interpreter, r *result.Session,
 		return fmt.Errorf("load model %s: %w", r.Spec.Engine.Model, err)
 	}
 	defer func() {
+		show.Phase(progress.Teardown, "")
 		if closeErr := eng.Close(context.WithoutCancel(ctx)); err == nil {
 			err = closeErr
 		}
@@ -88,6 +93,7 @@ func runSession(ctx context.Context, in *pyembed.Interpreter, r *result.Session,
 	if err != nil {
 		return err
 	}
+	show.Phase(progress.Profile, "")
 	r.Profile = &profile.Record{}
 	return offlineProfilePass(ctx, in, eng, r.Spec.Rollout, r.Profile, plan, vocab)
 }
