@@ -21,12 +21,31 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	python3 "github.com/go-python/cpy3"
 )
 
 // ErrClosed is returned by calls made after Close.
 var ErrClosed = errors.New("python interpreter is closed")
+
+// ErrWedged is returned by a call that did not return within GiveUp of its
+// context's end, whatever it was interrupted with, and by every call after
+// it: the interpreter thread is still inside that call, so nothing else can
+// run Python, and Close skips Py_Finalize, which would wait for it. A
+// program that meets it is meant to write what it has and exit.
+var ErrWedged = fmt.Errorf("the python interpreter is wedged: a call did not return within %s of its interrupt", GiveUp)
+
+// When a call's context ends, the call is interrupted at once, again every
+// interruptAgain (library code may swallow a KeyboardInterrupt: vLLM's
+// zmq_socket_ctx does), with the interpreter thread kicked out of blocking
+// system calls every kickEvery, and given up GiveUp later.
+const (
+	GiveUp         = 5 * time.Second
+	interruptAgain = 2 * time.Second
+	kickEvery      = 100 * time.Millisecond
+)
 
 // CPython cannot be initialised twice in one process (extension modules such
 // as numpy do not survive a second Py_Initialize), so Start refuses to.
@@ -63,10 +82,13 @@ type Interpreter struct {
 	// call so that Close never strands one.
 	closeMu sync.RWMutex
 	closed  bool
-	// tid is the interpreter thread's CPython thread id. busy is true while
-	// a call runs Python code; both are read by interrupt under the GIL.
-	tid  C.ulong
-	busy atomic.Bool
+	// stuck is closed when a call is given up: the interpreter is wedged.
+	stuck     chan struct{}
+	stuckOnce sync.Once
+	// tid is the interpreter thread's Linux thread id, which kick signals.
+	tid int
+	// lastCall numbers the calls, so that an interrupt reaches only its own.
+	lastCall atomic.Uint64
 }
 
 // Start initialises the interpreter of cfg.Python. It fails, rather than
@@ -85,7 +107,7 @@ func Start(cfg Config) (*Interpreter, error) {
 			return nil, fmt.Errorf("set %s: %w", k, err)
 		}
 	}
-	in := &Interpreter{info: info, calls: make(chan func()), quit: make(chan chan int)}
+	in := &Interpreter{info: info, calls: make(chan func()), quit: make(chan chan int), stuck: make(chan struct{})}
 	ready := make(chan error, 1)
 	go in.loop(cfg, ready)
 	if err := <-ready; err != nil {
@@ -131,9 +153,9 @@ func (in *Interpreter) loop(cfg Config, ready chan<- error) {
 	}
 	// No Python signal handlers: Go keeps SIGINT and SIGTERM.
 	python3.Py_InitializeEx(false)
-	in.tid = threadID()
+	in.tid = syscall.Gettid()
 	s := &Scope{in: in}
-	err := s.prependPath(cfg.Path)
+	err := errors.Join(installKick(), s.prependPath(cfg.Path))
 	s.release()
 	// Idle, the thread must not hold the GIL: the engine runs Python
 	// threads of its own between our calls.
@@ -158,18 +180,17 @@ func (in *Interpreter) Info() Info { return in.info }
 
 // Do runs fn on the interpreter thread with the GIL held and waits for it.
 // Objects fn creates belong to its Scope and are released when fn returns.
-// When ctx ends first, a KeyboardInterrupt is raised in the running Python
-// code, and Do still waits for fn to return so that nothing runs on.
+// When ctx ends first, KeyboardInterrupt is raised in the running Python
+// code, which may still clean up; if fn has not returned GiveUp later, Do
+// returns ErrWedged and leaves it running.
 func (in *Interpreter) Do(ctx context.Context, fn func(*Scope) error) error {
+	id := in.lastCall.Add(1)
 	done := make(chan error, 1)
 	call := func() {
 		s := &Scope{in: in}
-		in.busy.Store(true)
+		setRunning(id)
 		err := fn(s)
-		in.busy.Store(false)
-		// An interrupt that arrived after fn's last Python code must not
-		// fire in the next call.
-		clearInterrupt(in.tid)
+		setRunning(0)
 		s.release()
 		done <- err
 	}
@@ -181,6 +202,9 @@ func (in *Interpreter) Do(ctx context.Context, fn func(*Scope) error) error {
 	select {
 	case in.calls <- call:
 		in.closeMu.RUnlock()
+	case <-in.stuck:
+		in.closeMu.RUnlock()
+		return ErrWedged
 	case <-ctx.Done():
 		in.closeMu.RUnlock()
 		return context.Cause(ctx)
@@ -189,29 +213,55 @@ func (in *Interpreter) Do(ctx context.Context, fn func(*Scope) error) error {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
-		in.interrupt()
-		err := <-done
-		if err == nil {
-			return nil
+	}
+	err := in.interrupt(id, done)
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", context.Cause(ctx), err)
+}
+
+// interrupt makes call id return: it raises KeyboardInterrupt in it, again
+// if it is swallowed, and kicks the thread out of any system call it
+// blocks in, until the call returns or GiveUp has passed.
+func (in *Interpreter) interrupt(id uint64, done <-chan error) error {
+	scheduleInterrupt(id)
+	kick(in.tid)
+	kicks := time.NewTicker(kickEvery)
+	defer kicks.Stop()
+	again := time.NewTicker(interruptAgain)
+	defer again.Stop()
+	giveUp := time.NewTimer(GiveUp)
+	defer giveUp.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-kicks.C:
+			kick(in.tid)
+		case <-again.C:
+			scheduleInterrupt(id)
+		case <-giveUp.C:
+			in.stuckOnce.Do(func() { close(in.stuck) })
+			return ErrWedged
 		}
-		return fmt.Errorf("%w: %w", context.Cause(ctx), err)
 	}
 }
 
-// interrupt raises KeyboardInterrupt in the interpreter thread if it is
-// running a call. Taking the GIL first makes the check and the raise atomic
-// with respect to the call's start and end.
-func (in *Interpreter) interrupt() {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	gil := python3.PyGILState_Ensure()
-	defer python3.PyGILState_Release(gil)
-	if in.busy.Load() {
-		raiseInterrupt(in.tid)
+// Wedged reports whether a call was given up (see ErrWedged).
+func (in *Interpreter) Wedged() bool {
+	select {
+	case <-in.stuck:
+		return true
+	default:
+		return false
 	}
 }
 
-// Close finalises the interpreter. Calls after it fail with ErrClosed.
+// Close finalises the interpreter. Calls after it fail with ErrClosed. A
+// wedged interpreter is not finalised, since Py_Finalize would wait for
+// the call it is stuck in: Close returns ErrWedged at once, and the
+// process is expected to exit.
 func (in *Interpreter) Close() error {
 	in.closeMu.Lock()
 	if in.closed {
@@ -220,6 +270,9 @@ func (in *Interpreter) Close() error {
 	}
 	in.closed = true
 	in.closeMu.Unlock()
+	if in.Wedged() {
+		return ErrWedged
+	}
 	reply := make(chan int)
 	in.quit <- reply
 	if rc := <-reply; rc != 0 {

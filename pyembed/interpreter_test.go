@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -384,4 +385,82 @@ func TestCancelInterruptsPython(t *testing.T) {
 		_, err = fx.CallMethod("spin", []any{0.05}, nil)
 		return err
 	})
+}
+
+// TestCancelWakesBlockedPython interrupts calls blocked where an
+// asynchronous exception never arrives: in a lock wait, and in one that
+// follows a swallowed KeyboardInterrupt.
+func TestCancelWakesBlockedPython(t *testing.T) {
+	for _, tc := range []struct {
+		fn     string
+		within time.Duration
+	}{
+		{"block_on_queue", time.Second},
+		{"swallow_then_block", interruptAgain + time.Second},
+	} {
+		t.Run(tc.fn, func(t *testing.T) {
+			ctx, cancel := context.WithCancelCause(context.Background())
+			cause := errors.New("stopped by the test")
+			time.AfterFunc(100*time.Millisecond, func() { cancel(cause) })
+			start := time.Now()
+			err := testInterp.Do(ctx, func(s *Scope) error {
+				fx, err := s.Import("fixture")
+				if err != nil {
+					return err
+				}
+				_, err = fx.CallMethod(tc.fn, nil, nil)
+				return err
+			})
+			if took := time.Since(start) - 100*time.Millisecond; took > tc.within {
+				t.Errorf("returned %v after the cancel, want within %v", took, tc.within)
+			}
+			var pe *Error
+			if !errors.Is(err, cause) || !errors.As(err, &pe) || pe.Type != "KeyboardInterrupt" {
+				t.Fatalf("got %v, want the cause wrapping KeyboardInterrupt", err)
+			}
+			do(t, func(*Scope) error { return nil })
+		})
+	}
+}
+
+// TestWedged runs in a child process of its own, since a wedged
+// interpreter is of no more use: a call that ignores its interrupt is given
+// up GiveUp after it, and every call after it, and Close, fail at once.
+func TestWedged(t *testing.T) {
+	if os.Getenv("PYEMBED_WEDGE_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestWedged$", "-test.v")
+		cmd.Env = append(os.Environ(), "PYEMBED_WEDGE_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "wedged as expected") {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := testInterp.Do(ctx, func(s *Scope) error {
+		fx, err := s.Import("fixture")
+		if err != nil {
+			return err
+		}
+		_, err = fx.CallMethod("sleep", []any{60.0}, nil)
+		return err
+	})
+	if took := time.Since(start); !errors.Is(err, ErrWedged) || !errors.Is(err, context.DeadlineExceeded) || took > GiveUp+time.Second {
+		t.Fatalf("after %v: got %v, want the deadline wrapping ErrWedged within %v", took, err, GiveUp+time.Second)
+	}
+	start = time.Now()
+	if err := testInterp.Do(context.Background(), func(*Scope) error { return nil }); !errors.Is(err, ErrWedged) {
+		t.Errorf("a later call: got %v, want ErrWedged", err)
+	}
+	if err := testInterp.Close(); !errors.Is(err, ErrWedged) {
+		t.Errorf("Close: got %v, want ErrWedged", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("the later call and Close took %v", took)
+	}
+	fmt.Println("wedged as expected")
+	// TestMain would finalize the interpreter.
+	os.Exit(0)
 }

@@ -1,4 +1,4 @@
-// The process tree functions find and stops the processes a process started, however
+// The process tree functions find and stop the processes a process started, however
 // deep: an engine's worker processes must never outlive rollbench and keep
 // holding accelerator memory.
 
@@ -12,41 +12,89 @@ import (
 	"syscall"
 )
 
-// Descendants lists the living descendants of pid, parents before children,
-// read from /proc.
-func Descendants(pid int) []int {
-	children := map[int][]int{}
+// Process is a process as /proc/PID/stat shows it.
+type Process struct {
+	PID, PPID int
+	// Name is the kernel's name for it (comm): at most 15 bytes of what
+	// it set with prctl or setproctitle, so vLLM's "VLLM::EngineCore"
+	// reads "VLLM::EngineCor".
+	Name string
+	// State is the kernel's one-letter state; Z is a zombie, a process that
+	// has exited and is waiting for its parent to collect its status.
+	State byte
+	// ExitStatus is a zombie's wait status, as waitpid would report it.
+	ExitStatus syscall.WaitStatus
+}
+
+// Processes lists every process in /proc. Processes that exit while it
+// reads are left out.
+func Processes() []Process {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	out := make([]Process, 0, len(stats))
 	for _, path := range stats {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			continue // exited meanwhile
 		}
-		// The command name may hold spaces and parentheses; the fields
-		// after its closing parenthesis are "state ppid ...".
-		s := string(data)
-		end := strings.LastIndexByte(s, ')')
-		if end < 0 {
-			continue
-		}
-		fields := strings.Fields(s[end+1:])
-		if len(fields) < 2 || fields[0] == "Z" {
-			continue
-		}
-		child, err1 := strconv.Atoi(filepath.Base(filepath.Dir(path)))
-		parent, err2 := strconv.Atoi(fields[1])
-		if err1 == nil && err2 == nil {
-			children[parent] = append(children[parent], child)
+		if p, ok := parseStat(string(data)); ok {
+			out = append(out, p)
 		}
 	}
+	return out
+}
+
+// parseStat reads the fields of /proc/PID/stat that Process holds.
+func parseStat(s string) (Process, bool) {
+	// The name may hold spaces and parentheses; the fields after its
+	// closing parenthesis are "state ppid ...", exit_code the 50th.
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open {
+		return Process{}, false
+	}
+	fields := strings.Fields(s[end+1:])
+	if len(fields) < 2 || len(fields[0]) != 1 || !('A' <= fields[0][0] && fields[0][0] <= 'z') {
+		return Process{}, false
+	}
+	pid, err1 := strconv.Atoi(strings.TrimSpace(s[:open]))
+	ppid, err2 := strconv.Atoi(fields[1])
+	if err1 != nil || err2 != nil {
+		return Process{}, false
+	}
+	p := Process{PID: pid, PPID: ppid, Name: s[open+1 : end], State: fields[0][0]}
+	if len(fields) >= 50 {
+		code, _ := strconv.Atoi(fields[49])
+		p.ExitStatus = syscall.WaitStatus(code)
+	}
+	return p, true
+}
+
+// Descendants lists the living descendants of pid, parents before children,
+// read from /proc.
+func Descendants(pid int) []int {
 	var out []int
+	for _, p := range Tree(pid, Processes()) {
+		if p.State != 'Z' {
+			out = append(out, p.PID)
+		}
+	}
+	return out
+}
+
+// Tree lists the descendants of pid among procs, parents before children,
+// zombies included.
+func Tree(pid int, procs []Process) []Process {
+	children := map[int][]Process{}
+	for _, p := range procs {
+		children[p.PPID] = append(children[p.PPID], p)
+	}
+	var out []Process
 	queue := []int{pid}
 	for len(queue) > 0 {
 		p := queue[0]
 		queue = queue[1:]
 		for _, c := range children[p] {
 			out = append(out, c)
-			queue = append(queue, c)
+			queue = append(queue, c.PID)
 		}
 	}
 	return out

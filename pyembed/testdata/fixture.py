@@ -37,3 +37,31 @@ def spin(seconds: float) -> float:
     while time.monotonic() - start < seconds:
         time.sleep(0.001)
     return time.monotonic() - start
+
+
+def block_on_queue() -> None:
+    """Waits in a lock, where no asynchronous exception reaches: vLLM's
+    get_output when its engine core has died."""
+    import queue
+
+    queue.Queue().get()
+
+
+def swallow_then_block() -> None:
+    """Swallows the first KeyboardInterrupt, as vLLM's zmq_socket_ctx does
+    during the engine's handshake, then blocks in a lock."""
+    import threading
+
+    lock = threading.Lock()
+    lock.acquire()
+    try:
+        lock.acquire()
+    except KeyboardInterrupt:
+        pass
+    lock.acquire()
+
+
+def sleep(seconds: float) -> None:
+    """A wait that only signal handlers end (PyErr_CheckSignals), none of
+    which this interpreter has."""
+    time.sleep(seconds)

@@ -1,0 +1,24 @@
+package sys
+
+import (
+	"syscall"
+	"testing"
+)
+
+func TestExitReason(t *testing.T) {
+	for _, tc := range []struct {
+		status syscall.WaitStatus
+		want   string
+	}{
+		{0, "exited with status 0"},
+		{1 << 8, "exited with status 1"},
+		{syscall.WaitStatus(syscall.SIGKILL), "killed by SIGKILL"},
+		{syscall.WaitStatus(syscall.SIGSEGV) | 0x80, "killed by SIGSEGV (core dumped)"},
+		{syscall.WaitStatus(syscall.SIGTERM), "killed by SIGTERM"},
+		{syscall.WaitStatus(40), "killed by signal 40"},
+	} {
+		if got := ExitReason(tc.status); got != tc.want {
+			t.Errorf("ExitReason(%#x) = %q, want %q", int(tc.status), got, tc.want)
+		}
+	}
+}
