@@ -7,18 +7,14 @@ package main
 // and names it in ROLLBENCH_BIN.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -230,67 +226,6 @@ func TestVLLMExceptionIsShown(t *testing.T) {
 		t.Errorf("failed result not saved with its reason: %v %+v", err, res)
 	}
 	assertNoSurvivors(t, mark)
-}
-
-func TestInterruptLeavesNoEngineBehind(t *testing.T) {
-	mark := marker(t)
-	out := t.TempDir()
-	cmd := exec.Command(binary(t), "--num-prompts", "64", "-n", "8", "--input-len", "128", "--output-len", "512",
-		"--max-model-len", "768", "--enforce-eager", "--kv-cache-memory", "1GiB", "--output-dir", out, "--name", "interrupted")
-	cmd.Env = append(os.Environ(), mark)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		for _, p := range survivors(mark) {
-			t.Logf("killing survivor %s", p)
-		}
-	}()
-	// Interrupt once the engine is up and generating.
-	var log strings.Builder
-	sc := bufio.NewScanner(stderr)
-	ready := false
-	for sc.Scan() {
-		log.WriteString(sc.Text() + "\n")
-		if strings.Contains(sc.Text(), "init engine") {
-			ready = true
-			break
-		}
-	}
-	if !ready {
-		t.Fatalf("engine never came up:\n%s", lastLines(log.String(), 30))
-	}
-	time.Sleep(5 * time.Second)
-	start := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for sc.Scan() {
-			log.WriteString(sc.Text() + "\n")
-		}
-	}()
-	err = cmd.Wait()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
-		t.Fatalf("exit %v, want status 1", err)
-	}
-	if took := time.Since(start); took > 60*time.Second {
-		t.Errorf("stopping took %v", took)
-	}
-	assertNoSurvivors(t, mark)
-	var res struct{ Status, Error string }
-	data, err := os.ReadFile(filepath.Join(out, "interrupted.json"))
-	if err != nil || json.Unmarshal(data, &res) != nil || res.Status != "failed" || !strings.Contains(res.Error, "interrupted by SIGINT: generate: KeyboardInterrupt") {
-		t.Errorf("interrupted result: %v %+v\n%s", err, res, lastLines(log.String(), 20))
-	}
 }
 
 // tinyModel writes the built-in model once per test binary run.

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/rollbench/rollbench/internal/progress"
+	"github.com/rollbench/rollbench/internal/supervise"
 	"github.com/rollbench/rollbench/internal/sys"
 )
 
@@ -25,23 +26,78 @@ var (
 )
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == supervise.WatchdogCommand {
+		supervise.Watchdog(os.Args[2], os.Stdin)
+		return
+	}
+	sup, err := superviseSelf()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "rollbench-inproc: %v\n", err)
+		os.Exit(1)
+	}
 	ctx, cancel := context.WithCancelCause(context.Background())
+	show := progress.ForStderr(os.Stderr, "rollbench-inproc")
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
-		name := map[os.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[<-signals]
-		fmt.Fprintf(os.Stderr, "rollbench-inproc: %s: stopping the engine (again to kill it)\n", name)
-		cancel(fmt.Errorf("interrupted by %s", name))
-		<-signals
-		sys.KillTree(os.Getpid(), syscall.SIGKILL)
-		os.Exit(130)
+		sig := (<-signals).(syscall.Signal)
+		show.Clear()
+		fmt.Fprintf(os.Stderr, "rollbench-inproc: %s: stopping the run (again to kill it)\n", sys.SignalName(sig))
+		cancel(interrupted{sig, show.Current()})
+		sig = (<-signals).(syscall.Signal)
+		show.Clear()
+		fmt.Fprintf(os.Stderr, "rollbench-inproc: %s again: killed the run's processes\n", sys.SignalName(sig))
+		sup.Kill()
+		os.Exit(128 + int(sig))
 	}()
-	show := progress.ForStderr(os.Stderr, "rollbench-inproc")
-	err := run(progress.NewContext(ctx, show), os.Args[1:], reserveStdout(), os.Stderr)
+	err = run(progress.NewContext(ctx, show), os.Args[1:], reserveStdout(), os.Stderr)
 	show.Close()
-	// Whatever happened, no engine process outlives this one.
-	sys.KillTree(os.Getpid(), syscall.SIGKILL)
+	// An interrupted run says so, and exits as the signal says, whatever
+	// became of the error on the way up.
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+		err = errors.Join(cause, err)
+	}
+	// Whatever happened, no process of the run outlives this one.
+	sup.Kill()
 	os.Exit(exitCode(err, os.Stderr))
+}
+
+// superviseSelf marks this process's environment, which everything it
+// starts inherits (the interpreter copies it when it starts, so this comes
+// first), and starts the watchdog that kills them all when this process is
+// gone, however it ends.
+func superviseSelf() (*supervise.Supervisor, error) {
+	marker := supervise.Marker(os.Getenv(supervise.Env), os.Getpid())
+	if err := os.Setenv(supervise.Env, marker); err != nil {
+		return nil, fmt.Errorf("environment: %w", err)
+	}
+	// vLLM titles its processes with setproctitle, which would otherwise
+	// write the title over the environment that /proc shows, marker and
+	// all.
+	if _, set := os.LookupEnv("SPT_NOENV"); !set {
+		if err := os.Setenv("SPT_NOENV", "1"); err != nil {
+			return nil, fmt.Errorf("environment: %w", err)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own executable: %w", err)
+	}
+	return supervise.Start(self, marker)
+}
+
+// interrupted is what stops a run that received a signal: SIGINT or
+// SIGTERM, in the phase it arrived in.
+type interrupted struct {
+	sig   syscall.Signal
+	phase string
+}
+
+func (e interrupted) Error() string {
+	if e.phase == "" {
+		return "interrupted by " + sys.SignalName(e.sig)
+	}
+	return fmt.Sprintf("interrupted by %s during %s", sys.SignalName(e.sig), e.phase)
 }
 
 // reserveStdout keeps the process's standard output for rollbench's own
@@ -70,6 +126,9 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
+// exitCode prints err and says how the process exits: 0 on success, 2 on
+// a usage error, 128 plus the signal's number (130 for SIGINT, 143 for
+// SIGTERM) when a signal stopped the run, 1 on any other failure.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
@@ -81,8 +140,12 @@ func exitCode(err error, stderr io.Writer) int {
 	for _, line := range strings.Split(err.Error(), "\n") {
 		fmt.Fprintf(stderr, "rollbench-inproc: %s\n", line)
 	}
+	var sig interrupted
 	var u usageError
-	if errors.As(err, &u) {
+	switch {
+	case errors.As(err, &sig):
+		return 128 + int(sig.sig)
+	case errors.As(err, &u):
 		return 2
 	}
 	return 1

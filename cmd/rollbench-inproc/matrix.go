@@ -13,6 +13,7 @@ import (
 	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/report"
 	runner "github.com/rollbench/rollbench/internal/run"
+	"github.com/rollbench/rollbench/internal/supervise"
 	"github.com/rollbench/rollbench/workload"
 	"github.com/rollbench/rollbench/workload/config"
 )
@@ -81,6 +82,7 @@ func (o *matrixOptions) run(ctx context.Context, stdout io.Writer) error {
 		Resume:    o.selection.resume,
 		Version:   version,
 		Progress:  stdout,
+		Marker:    os.Getenv(supervise.Env),
 	}, planned)
 	keys := make([]report.Key, len(planned))
 	for i, p := range planned {

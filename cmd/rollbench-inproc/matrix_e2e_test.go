@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,26 +145,26 @@ func TestMatrixSignalLeavesNoEngineBehind(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer cmd.Process.Kill()
-			// Signal once the child's engine is up.
+			// Signal once the child is generating.
 			deadline := time.Now().Add(5 * time.Minute)
 			for {
 				log, _ := os.ReadFile(filepath.Join(logs, "tiny_bf16.log"))
-				if strings.Contains(string(log), "init engine") {
+				if strings.Contains(string(log), "rollbench-inproc: phase generate") {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("engine never came up:\n%s", lastLines(string(log), 20))
+					t.Fatalf("the experiment never generated:\n%s", lastLines(string(log), 20))
 				}
 				time.Sleep(500 * time.Millisecond)
 			}
-			time.Sleep(3 * time.Second)
 			start := time.Now()
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
 			err := cmd.Wait()
-			if err == nil {
-				t.Error("interrupted matrix exited 0")
+			var exit *exec.ExitError
+			if want := 128 + int(sig); !errors.As(err, &exit) || exit.ExitCode() != want {
+				t.Errorf("interrupted matrix: %v, want exit status %d", err, want)
 			}
 			if took := time.Since(start); took > 60*time.Second {
 				t.Errorf("stopping took %v", took)

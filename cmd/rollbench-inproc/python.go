@@ -39,8 +39,10 @@ func startInterpreter(exe string, engineCoreInProcess bool) (*pyembed.Interprete
 }
 
 // finalize runs the interpreter's exit handlers, but gives up waiting on a
-// library thread that never ends: the process is exiting anyway.
+// library thread that never ends: the process is exiting anyway, and an
+// interrupted run must end soon.
 func finalize(in *pyembed.Interpreter) {
+	const finalizeLimit = 5 * time.Second
 	done := make(chan struct{})
 	go func() {
 		_ = in.Close()
@@ -48,7 +50,7 @@ func finalize(in *pyembed.Interpreter) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(30 * time.Second):
+	case <-time.After(finalizeLimit):
 	}
 }
 

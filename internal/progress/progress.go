@@ -91,6 +91,16 @@ func (d *Display) Phase(name, detail string) {
 	d.drawLocked()
 }
 
+// Current is the phase under way: "" before the first and after Close.
+func (d *Display) Current() string {
+	if d == nil {
+		return ""
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.phase
+}
+
 // Samples records how many samples of the phase have finished. It is cheap
 // enough to call from the engine's step loop.
 func (d *Display) Samples(done, total int) {

@@ -14,7 +14,13 @@ func TestLines(t *testing.T) {
 	d.Phase(Load, "/models/x, bf16")
 	d.Samples(3, 8) // a count is for the live line only
 	d.Phase(Generate, "")
+	if got := d.Current(); got != Generate {
+		t.Errorf("Current() = %q during generate", got)
+	}
 	d.Close()
+	if got := d.Current(); got != "" {
+		t.Errorf("Current() = %q after Close", got)
+	}
 	want := "prog: phase load (/models/x, bf16)\nprog: phase generate\n"
 	if b.String() != want {
 		t.Errorf("lines:\n%q\nwant\n%q", b.String(), want)

@@ -8,7 +8,6 @@ package run
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rollbench/rollbench/internal/result"
+	"github.com/rollbench/rollbench/internal/supervise"
 	"github.com/rollbench/rollbench/internal/sys"
 	"github.com/rollbench/rollbench/workload"
 )
@@ -54,6 +54,9 @@ type MatrixOptions struct {
 	Resume   bool
 	Version  string
 	Progress io.Writer
+	// Marker is this process's supervision marker (see supervise.Env),
+	// under which each child marks its own tree.
+	Marker string
 }
 
 // MatrixOutcome counts what a matrix did.
@@ -202,8 +205,10 @@ func runOne(ctx context.Context, o MatrixOptions, p Planned) (*outcome, error) {
 		tree = sys.Descendants(cmd.Process.Pid)
 		waitErr = stop(cmd, exited, o.Grace)
 	}
-	// Anything of the child's still alive, in its group or not, goes now.
+	// Anything of the child's still alive goes now: in its group or not,
+	// reparented or not when it died.
 	sys.KillGroup(cmd.Process.Pid, tree)
+	supervise.KillUnder(supervise.ChildMarker(o.Marker, cmd.Process.Pid), 0, 0)
 
 	r := readOutcome(childResult)
 	switch {
@@ -212,7 +217,7 @@ func runOne(ctx context.Context, o MatrixOptions, p Planned) (*outcome, error) {
 	case stopCause != nil:
 		r = failed(stopCause.Error())
 	case r == nil:
-		r = failed(fmt.Sprintf("the experiment process %s without a result", describeExit(waitErr)))
+		r = failed(fmt.Sprintf("the experiment process %s without a result", sys.Ended(waitErr)))
 	}
 	r.set("log", log)
 	if r.Status != result.StatusOK && r.raw["log_tail"] == nil {
@@ -281,18 +286,4 @@ func stop(cmd *exec.Cmd, exited <-chan error, grace time.Duration) error {
 		sys.KillGroup(cmd.Process.Pid, nil)
 		return <-exited
 	}
-}
-
-func describeExit(err error) string {
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return fmt.Sprintf("was killed by %v", ws.Signal())
-		}
-		return fmt.Sprintf("exited with status %d", exit.ExitCode())
-	}
-	if err != nil {
-		return err.Error()
-	}
-	return "exited with status 0"
 }

@@ -50,7 +50,13 @@ func Offline(ctx context.Context, in *pyembed.Interpreter, x OfflineExperiment) 
 		return nil, err
 	}
 	var profileErr error
-	if err := runOffline(ctx, in, r, x.Profile, &profileErr); err != nil {
+	err := runOffline(ctx, in, r, x.Profile, &profileErr)
+	if err == nil {
+		// A signal during the teardown leaves the figures whole, but the
+		// run did not finish.
+		err = context.Cause(ctx)
+	}
+	if err != nil {
 		r.Error = err.Error()
 		return r, err
 	}
@@ -60,6 +66,8 @@ func Offline(ctx context.Context, in *pyembed.Interpreter, x OfflineExperiment) 
 }
 
 func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, plan *profile.Plan, profileErr *error) error {
+	ctx, stop := watchEngine(ctx)
+	defer stop()
 	spec := r.Spec
 	start := time.Now()
 	var err error
@@ -182,12 +190,11 @@ func randomPrompts(ctx context.Context, eng *engine.Engine, ro workload.Rollout)
 	return ro.Prompts(vocab.Size, vocab.Special)
 }
 
-// closeEngine shuts eng down and times it. Teardown must run even when ctx
-// was cancelled: it is what returns the device memory.
+// closeEngine shuts eng down and times it.
 func closeEngine(ctx context.Context, eng *engine.Engine, r *result.Offline) error {
 	progress.From(ctx).Phase(progress.Teardown, "")
 	start := time.Now()
-	err := eng.Close(context.WithoutCancel(ctx))
+	err := shutDown(ctx, eng)
 	r.Timings.Teardown = time.Since(start).Seconds()
 	return err
 }

@@ -50,8 +50,9 @@ type OnlineExperiment struct {
 	Options   OnlineOptions `json:"online"`
 }
 
-// stopGrace is how long the server may take to shut down.
-const stopGrace = 30 * time.Second
+// stopGrace is how long the server may take to shut down, the teardown's
+// bound.
+const stopGrace = 15 * time.Second
 
 // Online performs the experiment with py's vllm, which also describes the
 // environment: nothing here embeds the interpreter. Like Offline, the result is complete on
@@ -74,7 +75,12 @@ func Online(ctx context.Context, py engine.ChildPython, x OnlineExperiment) (*re
 		r.EngineKwargs["profiler_config"] = p.Options.VLLMConfig(p.Dir)
 	}
 	var profileErr error
-	if err := runOnline(ctx, py, x, r, &profileErr); err != nil {
+	err := runOnline(ctx, py, x, r, &profileErr)
+	if err == nil {
+		// A signal during the teardown.
+		err = context.Cause(ctx)
+	}
+	if err != nil {
 		r.Error = err.Error()
 		return r, err
 	}

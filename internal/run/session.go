@@ -54,7 +54,12 @@ func Session(ctx context.Context, in *pyembed.Interpreter, x OfflineExperiment, 
 		Header: result.Started(result.SessionSchema, x.Name, x.ModelName), SessionFile: sessionFile, Spec: x.Spec, EngineKwargs: engine.Kwargs(x.Spec.Engine),
 	}
 	profileKwargs(r.EngineKwargs, x.Profile)
-	if err := runSession(ctx, in, r, x.Profile); err != nil {
+	err := runSession(ctx, in, r, x.Profile)
+	if err == nil {
+		// A signal during the teardown.
+		err = context.Cause(ctx)
+	}
+	if err != nil {
 		r.Error = err.Error()
 		return r, err
 	}
@@ -63,6 +68,8 @@ func Session(ctx context.Context, in *pyembed.Interpreter, x OfflineExperiment, 
 }
 
 func runSession(ctx context.Context, in *pyembed.Interpreter, r *result.Session, plan *profile.Plan) (err error) {
+	ctx, stop := watchEngine(ctx)
+	defer stop()
 	show := progress.From(ctx)
 	show.Phase(progress.Import, "")
 	if r.Environment, err = engine.Describe(ctx, in); err != nil {
@@ -85,7 +92,7 @@ func runSession(ctx context.Context, in *pyembed.Interpreter, r *result.Session,
 	}
 	defer func() {
 		show.Phase(progress.Teardown, "")
-		if closeErr := eng.Close(context.WithoutCancel(ctx)); err == nil {
+		if closeErr := shutDown(ctx, eng); err == nil {
 			err = closeErr
 		}
 	}()

@@ -163,7 +163,7 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("vllm serve exited during start-up (%v); the end of %s:", s.err, s.log)
+			return fmt.Errorf("vllm serve %s during start-up; the end of %s:", sys.Ended(s.err), s.log)
 		case <-ctx.Done():
 			return fmt.Errorf("vllm serve start-up: %w", context.Cause(ctx))
 		case <-time.After(500 * time.Millisecond):

@@ -73,7 +73,7 @@ func TestStartupDeathShowsLog(t *testing.T) {
 	start := time.Now()
 	_, err := Start(context.Background(), Config{Python: fake, Args: map[string]any{"model": "/m"},
 		Log: filepath.Join(dir, "server.log"), ReadyTimeout: time.Minute})
-	if err == nil || !strings.Contains(err.Error(), "vllm serve exited during start-up") ||
+	if err == nil || !strings.Contains(err.Error(), "vllm serve exited with status 1 during start-up") ||
 		!strings.Contains(err.Error(), "    ValueError: no such architecture") {
 		t.Fatalf("got %v", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rollbench/rollbench/internal/sys"
 )
 
@@ -41,6 +43,9 @@ type engineProc struct {
 	// waitid reads before their parent collects it.
 	child    bool
 	expected bool
+	// pidfd, -1 where the kernel has none, keeps the exit status of a
+	// process whose parent collected it first (see exitStatus).
+	pidfd int
 }
 
 // scanEvery is how often the watch looks for new engine processes and at
@@ -84,11 +89,17 @@ func (w *EngineWatch) Expect() {
 
 // Stop ends the watch; deaths after it are not reported.
 func (w *EngineWatch) Stop() {
-	w.mu.Lock()
-	w.stopped = true
-	w.mu.Unlock()
 	close(w.stop)
 	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
+	// A child's waiter closes its own when the child exits.
+	for _, e := range w.known {
+		if !e.child {
+			closePidfd(e.pidfd)
+		}
+	}
 }
 
 func (w *EngineWatch) scan() {
@@ -103,28 +114,30 @@ func (w *EngineWatch) scan() {
 		}
 		e, seen := w.known[p.PID]
 		if !seen {
-			e = &engineProc{title: title(p), child: p.PPID == w.self}
+			e = &engineProc{title: title(p), child: p.PPID == w.self, pidfd: openPidfd(p.PID)}
 			w.known[p.PID] = e
 			if e.child {
 				go w.waitChild(p.PID, e)
 			}
 		}
-		// Another's child is seen dead only while it is a zombie, until
-		// its parent collects it.
+		// Another's child is seen dead while it is a zombie, or once its
+		// parent has collected it.
 		if !e.child && p.State == 'Z' {
 			w.diedLocked(p.PID, e, sys.ExitReason(p.ExitStatus))
 		}
 	}
 	for pid, e := range w.known {
 		if !e.child && !present[pid] {
-			w.diedLocked(pid, e, "died")
+			w.diedLocked(pid, e, exitReason(e.pidfd))
+			closePidfd(e.pidfd)
 			delete(w.known, pid)
 		}
 	}
 }
 
 func (w *EngineWatch) waitChild(pid int, e *engineProc) {
-	reason := waitExit(pid)
+	reason := waitExit(pid, e.pidfd)
+	closePidfd(e.pidfd)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.diedLocked(pid, e, reason)
@@ -162,12 +175,16 @@ func role(title string) string {
 
 // waitExit waits until child pid has exited and says how, leaving it to
 // be collected by its parent's own wait (WNOWAIT): Python's
-// multiprocessing reaps its children itself, and its monitor thread may
-// do so first, when all that is known is that the process died.
-func waitExit(pid int) string {
+// multiprocessing reaps its children itself, often first.
+func waitExit(pid, pidfd int) string {
+	idtype, id := unix.P_PID, pid
+	if pidfd >= 0 {
+		// Never another process that reused the pid once it was reaped.
+		idtype, id = unix.P_PIDFD, pidfd
+	}
 	var info siginfo
 	for {
-		_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid), uintptr(unsafe.Pointer(&info)),
+		_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, uintptr(idtype), uintptr(id), uintptr(unsafe.Pointer(&info)),
 			syscall.WEXITED|syscall.WNOWAIT, 0, 0)
 		switch errno {
 		case 0:
@@ -175,7 +192,7 @@ func waitExit(pid int) string {
 		case syscall.EINTR:
 			continue
 		}
-		return "died"
+		return exitReason(pidfd)
 	}
 }
 
@@ -189,9 +206,8 @@ type siginfo struct {
 	_                  [100]byte
 }
 
-// Values of waitid's idtype and of a child's si_code.
+// Values of a child's si_code.
 const (
-	pPID      = 1
 	cldExited = 1
 	cldDumped = 3
 )
@@ -205,4 +221,30 @@ func (i *siginfo) status() syscall.WaitStatus {
 		return syscall.WaitStatus(i.Status&0x7f) | 0x80
 	}
 	return syscall.WaitStatus(i.Status & 0x7f)
+}
+
+// openPidfd opens a file descriptor for process pid, or returns -1.
+func openPidfd(pid int) int {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return -1
+	}
+	syscall.CloseOnExec(fd)
+	return fd
+}
+
+func closePidfd(fd int) {
+	if fd >= 0 {
+		_ = syscall.Close(fd)
+	}
+}
+
+// exitReason says how the reaped process of pidfd ended, which Linux 6.15
+// and later keep for as long as a pidfd is open; "died" where it cannot.
+func exitReason(pidfd int) string {
+	info := unix.PidfdInfo{Mask: unix.PIDFD_INFO_EXIT}
+	if pidfd < 0 || unix.IoctlPidfdInfo(pidfd, &info) != nil || info.Mask&unix.PIDFD_INFO_EXIT == 0 {
+		return "died"
+	}
+	return sys.ExitReason(syscall.WaitStatus(info.Exit_code))
 }

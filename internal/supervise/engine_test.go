@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // titled starts a shell that names itself title, as vLLM's processes do,
@@ -149,4 +151,35 @@ func TestEngineWatchIgnoresOthers(t *testing.T) {
 	if err := report(t, died, scanEvery+500*time.Millisecond); err != nil {
 		t.Fatalf("reported a process that is not the engine's: %v", err)
 	}
+}
+
+// TestExitReasonAfterReaping reads how a process ended once its parent
+// has collected it, as Python's multiprocessing does before the watch can,
+// where the kernel keeps it (Linux 6.15 and later).
+func TestExitReasonAfterReaping(t *testing.T) {
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fd := openPidfd(cmd.Process.Pid)
+	if fd < 0 {
+		t.Skip("no pidfd_open on this kernel")
+	}
+	defer closePidfd(fd)
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	got := exitReason(fd)
+	if got != "killed by SIGKILL" && (got != "died" || kernelAtLeast(t, 6, 15)) {
+		t.Errorf("exitReason = %q", got)
+	}
+}
+
+func kernelAtLeast(t *testing.T, major, minor int) bool {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	var maj, mnr int
+	_, _ = fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &maj, &mnr)
+	return maj > major || maj == major && mnr >= minor
 }

@@ -1,7 +1,9 @@
 package sys
 
 import (
+	"errors"
 	"fmt"
+	"os/exec"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -27,4 +29,22 @@ func SignalName(sig syscall.Signal) string {
 		return name
 	}
 	return fmt.Sprintf("signal %d", int(sig))
+}
+
+// Ended says, after the process's name, how a child that exec.Cmd.Wait
+// returned err for ended: "was killed by SIGKILL", "exited with status 1".
+func Ended(err error) string {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok {
+			if ws.Signaled() {
+				return "was " + ExitReason(ws)
+			}
+			return ExitReason(ws)
+		}
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return "exited with status 0"
 }

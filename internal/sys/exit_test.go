@@ -1,6 +1,8 @@
 package sys
 
 import (
+	"errors"
+	"os/exec"
 	"syscall"
 	"testing"
 )
@@ -20,5 +22,24 @@ func TestExitReason(t *testing.T) {
 		if got := ExitReason(tc.status); got != tc.want {
 			t.Errorf("ExitReason(%#x) = %q, want %q", int(tc.status), got, tc.want)
 		}
+	}
+}
+
+func TestEnded(t *testing.T) {
+	for _, tc := range []struct {
+		script string
+		want   string
+	}{
+		{"exit 0", "exited with status 0"},
+		{"exit 3", "exited with status 3"},
+		{"kill -KILL $$", "was killed by SIGKILL"},
+		{"kill -TERM $$", "was killed by SIGTERM"},
+	} {
+		if got := Ended(exec.Command("sh", "-c", tc.script).Run()); got != tc.want {
+			t.Errorf("%s: Ended = %q, want %q", tc.script, got, tc.want)
+		}
+	}
+	if got := Ended(errors.New("wait: no child")); got != "wait: no child" {
+		t.Errorf("Ended of another error = %q", got)
 	}
 }

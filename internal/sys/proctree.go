@@ -100,18 +100,6 @@ func Tree(pid int, procs []Process) []Process {
 	return out
 }
 
-// KillTree sends sig to every descendant of pid and returns how many it signalled.
-// Children are signalled before they can be reparented by a dying parent.
-func KillTree(pid int, sig syscall.Signal) int {
-	n := 0
-	for _, p := range Descendants(pid) {
-		if syscall.Kill(p, sig) == nil {
-			n++
-		}
-	}
-	return n
-}
-
 // KillGroup kills process group pgid and every process in tree, a list of
 // descendants taken while they were still attached: once a parent dies its
 // children are reparented and no longer found below it.
