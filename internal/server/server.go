@@ -134,6 +134,10 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 	}()
 	if err := s.waitReady(ctx, c.ReadyTimeout); err != nil {
 		s.Stop(10 * time.Second)
+		if ctx.Err() != nil {
+			// Stopped: the log holds no cause.
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w\n%s", err, tail(c.Log))
 	}
 	return s, nil

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -79,6 +80,27 @@ func TestStartupDeathShowsLog(t *testing.T) {
 	}
 	if time.Since(start) > 20*time.Second {
 		t.Errorf("noticing the death took %v", time.Since(start))
+	}
+}
+
+// A start-up that is interrupted stops the server and says why, without
+// the log's lines, which hold no cause.
+func TestInterruptedStartup(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "python")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho 'loading model'\nexec sleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(200*time.Millisecond, func() { cancel(errors.New("interrupted by SIGINT during server")) })
+	start := time.Now()
+	_, err := Start(ctx, Config{Python: fake, Args: map[string]any{"model": "/m"},
+		Log: filepath.Join(dir, "server.log"), ReadyTimeout: time.Minute})
+	if err == nil || err.Error() != "vllm serve start-up: interrupted by SIGINT during server" {
+		t.Fatalf("got %v", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("stopping took %v", time.Since(start))
 	}
 }
 
