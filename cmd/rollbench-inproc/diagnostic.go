@@ -62,6 +62,15 @@ func (o *diagnosticOptions) run(ctx context.Context, stdout io.Writer) error {
 		c.ok("model: the built-in tiny model")
 	}
 
+	name := "diagnostic_" + modelName + "_bf16"
+	log := o.engineLogPath(name)
+	if err := toEngineLog(log); err != nil {
+		return c.fail("engine log", err, "choose a --log-dir (or --engine-log) this user can write")
+	}
+	if log != "" {
+		c.ok("engine log: %s", log)
+	}
+
 	in, err := startInterpreter(o.python, false)
 	if err != nil {
 		return c.fail("interpreter", err, "point --python (or $ROLLBENCH_PYTHON) at the python of the environment that has vLLM, or rebuild with make PYTHON=...")
@@ -75,15 +84,16 @@ func (o *diagnosticOptions) run(ctx context.Context, stdout io.Writer) error {
 	}
 	c.ok("vllm %s imports, torch %s, platform %s (%s x%d)", env.VLLM, env.Torch, env.Platform, env.DeviceName, env.DeviceCount)
 
-	name := "diagnostic_" + modelName + "_bf16"
 	path := filepath.Join(o.outputDir, name+".json")
-	saved, err := runAndSave(ctx, in, o.python, plainExperiment(name, modelName, spec), path)
+	x := plainExperiment(name, modelName, spec)
+	x.Log = log
+	saved, err := runAndSave(ctx, in, o.python, x, path)
 	res, _ := saved.(*result.Offline)
 	if err != nil {
 		if saved == nil {
-			return c.fail("benchmark", err, "run with --verbose for the Python traceback")
+			return logged(c.fail("benchmark", err, "run with --verbose for the Python traceback"+logNote(log)), log)
 		}
-		return c.fail("benchmark", err, "the failed result and its error are in "+path+"; run with --verbose for the traceback")
+		return logged(c.fail("benchmark", err, "the failed result and its error are in "+path+logNote(log)+"; run with --verbose for the traceback"), log)
 	}
 	c.ok("benchmark runs: %d prompts x n=%d in %.2f s, %.1f output tok/s", res.Tokens.Prompts, spec.Rollout.N, res.Timings.Generate, res.Throughput.OutputTokensPerSecond)
 	for _, w := range res.Warnings {

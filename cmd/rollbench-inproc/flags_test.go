@@ -90,6 +90,8 @@ func TestBadInput(t *testing.T) {
 		{"session without a file", []string{"profile"}},
 		{"malformed session file", []string{"profile", "--session", "../../internal/profile/testdata/sessions/unknown_key.yaml"}},
 		{"profiler flag in a session", []string{"profile", "--session", "../../configs/profile-session.yaml", "--profile-backend", "vllm"}},
+		{"empty engine log", []string{"--engine-log", ""}},
+		{"engine log with --config", []string{"--config", "../../configs/tiny.yaml", "--engine-log", "x.log"}},
 	}
 	var got bytes.Buffer
 	for _, tc := range cases {

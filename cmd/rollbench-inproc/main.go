@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -25,42 +26,31 @@ var (
 )
 
 func main() {
+	stdout, stderr := sys.KeepStdio()
+	// Whatever becomes of file descriptor 2 (the engine's log), a crash
+	// reaches the user.
+	_ = debug.SetCrashOutput(stderr, debug.CrashOptions{})
 	ctx, cancel := context.WithCancelCause(context.Background())
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
 		name := map[os.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[<-signals]
-		fmt.Fprintf(os.Stderr, "rollbench-inproc: %s: stopping the engine (again to kill it)\n", name)
+		fmt.Fprintf(stderr, "rollbench-inproc: %s: stopping the engine (again to kill it)\n", name)
 		cancel(fmt.Errorf("interrupted by %s", name))
 		<-signals
 		sys.KillTree(os.Getpid(), syscall.SIGKILL)
 		os.Exit(130)
 	}()
-	show := progress.ForStderr(os.Stderr, "rollbench-inproc")
-	err := run(progress.NewContext(ctx, show), os.Args[1:], reserveStdout(), os.Stderr)
+	show := progress.ForStderr(stderr, "rollbench-inproc")
+	err := run(progress.NewContext(ctx, show), os.Args[1:], stdout, stderr)
 	show.Close()
 	// Whatever happened, no engine process outlives this one.
 	sys.KillTree(os.Getpid(), syscall.SIGKILL)
-	os.Exit(exitCode(err, os.Stderr))
+	os.Exit(exitCode(err, stderr))
 }
 
-// reserveStdout keeps the process's standard output for rollbench's own
-// output and points file descriptor 1 at standard error, which children
-// inherit: vLLM's engine processes and the Python code in this one print
-// diagnostics (the torch profiler's operator tables among them) to their
-// standard output, where they would mix with the results.
-func reserveStdout() *os.File {
-	fd, err := syscall.Dup(1)
-	if err != nil {
-		return os.Stdout
-	}
-	if err := syscall.Dup3(2, 1, 0); err != nil {
-		syscall.Close(fd)
-		return os.Stdout
-	}
-	syscall.CloseOnExec(fd)
-	return os.NewFile(uintptr(fd), "/dev/stdout")
-}
+// tailLines are the lines of the engine log a failure shows.
+const tailLines = 20
 
 // usageError is a problem with the command line; it exits with status 2.
 type usageError struct{ err error }
@@ -80,6 +70,12 @@ func exitCode(err error, stderr io.Writer) int {
 	// One line per problem; validation may report several.
 	for _, line := range strings.Split(err.Error(), "\n") {
 		fmt.Fprintf(stderr, "rollbench-inproc: %s\n", line)
+	}
+	var l engineLogged
+	if errors.As(err, &l) {
+		for _, line := range sys.TailLines(l.log, tailLines) {
+			fmt.Fprintf(stderr, "    %s\n", line)
+		}
 	}
 	var u usageError
 	if errors.As(err, &u) {

@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 
 	"github.com/rollbench/rollbench/internal/engine"
+	"github.com/rollbench/rollbench/internal/enginelog"
 	"github.com/rollbench/rollbench/internal/profile"
 	"github.com/rollbench/rollbench/internal/progress"
 	"github.com/rollbench/rollbench/internal/report"
 	"github.com/rollbench/rollbench/internal/result"
 	runner "github.com/rollbench/rollbench/internal/run"
+	"github.com/rollbench/rollbench/internal/sys"
 	"github.com/rollbench/rollbench/python"
 	"github.com/rollbench/rollbench/workload"
 )
@@ -76,6 +78,10 @@ type experiment struct {
 	Online *runner.OnlineOptions `json:"online,omitempty"`
 	// Profile, when set, adds a profiled pass after the measured one.
 	Profile *profile.Plan `json:"profile,omitempty"`
+	// Log is the engine log: where the process's standard output and
+	// error go (a matrix's experiment process is started with them
+	// there), empty when they are rollbench's own.
+	Log string `json:"log,omitempty"`
 }
 
 func (o *offlineOptions) run(ctx context.Context, stdout io.Writer) error {
@@ -91,6 +97,15 @@ func (o *onlineOptions) run(ctx context.Context, stdout io.Writer) error {
 // runSingle runs one experiment from this process and prints its summary.
 func runSingle(ctx context.Context, python, outputDir string, x experiment, stdout io.Writer) error {
 	path := filepath.Join(outputDir, x.Name+".json")
+	if x.Online == nil {
+		// Refused before any log is made.
+		if err := embedded("offline runs embed"); err != nil {
+			return err
+		}
+	}
+	if err := toEngineLog(x.Log); err != nil {
+		return err
+	}
 	res, err := runAndSave(ctx, nil, python, x, path)
 	// The summary follows the last phase's line, not the middle of it.
 	progress.From(ctx).Close()
@@ -102,11 +117,67 @@ func runSingle(ctx context.Context, python, outputDir string, x experiment, stdo
 					return err
 				}
 			}
-			return fmt.Errorf("%w (result saved to %s)", err, path)
+			return logged(fmt.Errorf("%w (result saved to %s%s)", err, path, logNote(x.Log)), x.Log)
 		}
-		return err
+		return logged(fmt.Errorf("%w%s", err, logNote(x.Log)), x.Log)
 	}
 	return report.Console(stdout, res, path)
+}
+
+// toEngineLog sends this process's standard output and error, and so the
+// engine's, to the log file at path, unless path is empty: rollbench's own
+// lines go to what main kept of them.
+func toEngineLog(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("engine log: %w", err)
+	}
+	return sys.RedirectOutput(path)
+}
+
+// engineLogged is a run's failure whose details are in the engine log: main
+// shows the log's last lines after the error line.
+type engineLogged struct {
+	err error
+	log string
+}
+
+func (e engineLogged) Error() string { return e.err.Error() }
+func (e engineLogged) Unwrap() error { return e.err }
+
+// logged marks err as detailed in the engine log at path, when there is
+// one.
+func logged(err error, path string) error {
+	if path == "" {
+		return err
+	}
+	return engineLogged{err, path}
+}
+
+// logNote says where the engine log is, for an error line.
+func logNote(path string) string {
+	if path == "" {
+		return ""
+	}
+	return fmt.Sprintf("; engine log %s", path)
+}
+
+// explained adds to a failure the root cause that the engine log at path
+// shows, in the error and in the result's record of it.
+func explained(err error, h *result.Header, path string) error {
+	if err == nil || path == "" {
+		return err
+	}
+	c, ok := enginelog.Explain(err.Error(), path)
+	if !ok {
+		return err
+	}
+	if h.Error != "" {
+		h.Error += ": " + c.String()
+	}
+	return fmt.Errorf("%w: %s", err, c)
 }
 
 // measured reports whether a result's measurement succeeded, whatever
@@ -166,17 +237,17 @@ func runAndSave(ctx context.Context, in *interpreter, exe string, x experiment, 
 				return nil, fmt.Errorf("environment: %w", err)
 			}
 		}
-		r, err := runner.Online(ctx, py, runner.OnlineExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Options: *x.Online})
+		r, err := runner.Online(ctx, py, runner.OnlineExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Options: *x.Online, Log: x.Log})
 		if r == nil {
 			return nil, err
 		}
-		r.Rollbench, res, runErr = version, r, err
+		r.Rollbench, res, runErr = version, r, explained(err, &r.Header, x.Log)
 	} else {
 		r, err := runOffline(ctx, in, x)
 		if r == nil {
 			return nil, err
 		}
-		r.Rollbench, res, runErr = version, r, err
+		r.Rollbench, r.Log, res, runErr = version, x.Log, r, explained(err, &r.Header, x.Log)
 	}
 	if err := result.Write(path, res); err != nil {
 		return nil, errors.Join(runErr, err)

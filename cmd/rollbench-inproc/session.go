@@ -19,6 +19,12 @@ import (
 func (o *sessionOptions) run(ctx context.Context, stdout io.Writer) error {
 	r := o.offline
 	plan := r.profile.plan
+	// Named before the built-in model is resolved, as a plain run is.
+	r.named()
+	log := r.engineLogPath(r.name)
+	if err := toEngineLog(log); err != nil {
+		return err
+	}
 	in, err := startInterpreter(r.python, plan.EngineCoreInProcess)
 	if err != nil {
 		return err
@@ -32,13 +38,12 @@ func (o *sessionOptions) run(ctx context.Context, stdout io.Writer) error {
 		if r.spec.Engine.Model, err = engine.EnsureTinyModel(ctx, py, cacheDir(), r.spec.Engine.Quant); err != nil {
 			return err
 		}
-		r.modelName = "tiny"
 	}
-	r.named()
 	abs, _ := filepath.Abs(o.file)
 	plan = forExperiment(plan, r.name)
 	res, runErr := runner.Session(ctx, in, runner.OfflineExperiment{Name: r.name, ModelName: r.modelName, Spec: r.spec, Profile: plan}, abs)
-	res.Rollbench = version
+	res.Rollbench, res.Log = version, log
+	runErr = explained(runErr, &res.Header, log)
 	// Beside the traces, not among the measured results that summaries read.
 	path := filepath.Join(plan.Dir, strings.TrimSuffix(filepath.Base(o.file), filepath.Ext(o.file))+".session.json")
 	if err := result.Write(path, res); err != nil {
@@ -49,7 +54,7 @@ func (o *sessionOptions) run(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	if runErr != nil {
-		return fmt.Errorf("%w (result saved to %s)", runErr, path)
+		return logged(fmt.Errorf("%w (result saved to %s%s)", runErr, path, logNote(log)), log)
 	}
 	return nil
 }

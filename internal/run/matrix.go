@@ -145,7 +145,11 @@ func complete(path string) bool {
 	return json.Unmarshal(data, &r) == nil && r.Status == result.StatusOK
 }
 
-func logPath(o MatrixOptions, p Planned) string { return filepath.Join(o.LogDir, p.Name+".log") }
+// LogPath is the engine log of the run named name in dir: what its engine
+// processes, and a matrix's experiment process, print.
+func LogPath(dir, name string) string { return filepath.Join(dir, name+".log") }
+
+func logPath(o MatrixOptions, p Planned) string { return LogPath(o.LogDir, p.Name) }
 
 // record is a result for an experiment that produced none of its own.
 func record(o MatrixOptions, p Planned, status, reason string) *result.Offline {
