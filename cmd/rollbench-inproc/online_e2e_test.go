@@ -35,7 +35,7 @@ func TestOnlineOnTinyModel(t *testing.T) {
 	r := runBinary(t, []string{mark}, append(args, onlineRollout...)...)
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s\nserver log:\n%s", r.code, r.stdout, lastLines(r.stderr, 20),
-			lastLines(readFile(filepath.Join(logs, "server_online.log")), 30))
+			lastLines(readFile(filepath.Join(logs, "online.log")), 30))
 	}
 	assertNoSurvivors(t, mark)
 	res := readResult(t, filepath.Join(out, "online.json"))
@@ -183,7 +183,7 @@ func runOnlineAndDisturb(t *testing.T, disturb func(*testing.T, *exec.Cmd, strin
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	serverLog := filepath.Join(logs, "server_disturbed.log")
+	serverLog := filepath.Join(logs, "disturbed.log")
 	deadline := time.Now().Add(8 * time.Minute)
 	for !strings.Contains(readFile(serverLog), "POST /v1/completions") {
 		if time.Now().After(deadline) {

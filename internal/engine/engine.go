@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rollbench/rollbench/internal/progress"
 	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/workload"
@@ -83,6 +84,10 @@ type Generation struct {
 	// Elapsed is LLM.generate alone, on Go's monotonic clock.
 	Elapsed  time.Duration
 	Requests []metrics.Request
+	// SampleHook is true when LLM.generate reported its finished samples
+	// to the progress display (use_tqdm, see sampleHook); false, it was
+	// called with use_tqdm=False.
+	SampleHook bool
 }
 
 // Generate submits every prompt with sp in a single LLM.generate call, as
@@ -126,6 +131,16 @@ func (e *Engine) generate(ctx context.Context, prompts [][]int, params []workloa
 		}
 		args := []any{promptList, paramArg}
 		kwargs := pyembed.Kwargs{"use_tqdm": false}
+		// Only a terminal shows the count: elsewhere the call is exactly
+		// the one without it.
+		if show := progress.From(ctx); show.Live() {
+			hook, err := startSampleHook(s, show, samples(prompts, params))
+			if err != nil {
+				return err
+			}
+			defer hook.stop()
+			kwargs["use_tqdm"], g.SampleHook = hook.counter, true
+		}
 		g.Build = time.Since(buildStart)
 
 		t0, err := callFloat(clock)

@@ -62,6 +62,11 @@ type Offline struct {
 	Spec workload.Spec `json:"spec"`
 	// RolloutMode is how the step reached the engine: sync or async.
 	RolloutMode string `json:"rollout_mode"`
+	// ProgressHook is true when the measured LLM.generate (sync mode)
+	// reported its finished samples to rollbench's progress display, which
+	// it does only when the display is a terminal's; false, it ran with
+	// use_tqdm=False. Async mode counts in its own step loop.
+	ProgressHook bool `json:"progress_hook"`
 	// EngineKwargs are exactly the arguments LLM(...) was given.
 	EngineKwargs map[string]any    `json:"engine_kwargs"`
 	Sampling     workload.Sampling `json:"sampling_params"`

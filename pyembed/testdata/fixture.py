@@ -37,3 +37,15 @@ def spin(seconds: float) -> float:
     while time.monotonic() - start < seconds:
         time.sleep(0.001)
     return time.monotonic() - start
+
+
+def write_until_full(fd: int, chunks: int) -> str:
+    """Writes chunks of 1 KiB to fd, a non-blocking pipe, until it refuses one."""
+    import os
+
+    try:
+        for _ in range(chunks):
+            os.write(fd, b"x" * 1024)
+    except BlockingIOError:
+        return "refused"
+    return "all written"
