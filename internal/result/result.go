@@ -54,8 +54,9 @@ func Started(schema, name, modelName string) Header {
 // Offline is the result of one in-process offline experiment.
 type Offline struct {
 	Header
-	// Log is the experiment's log file when it ran in a child process, and
-	// LogTail its last lines when it failed.
+	// Log is the engine log, where everything the engine printed went
+	// (empty when it was shown live), and LogTail its last lines when the
+	// experiment failed in a matrix.
 	Log     string   `json:"log,omitempty"`
 	LogTail []string `json:"log_tail,omitempty"`
 
