@@ -93,7 +93,7 @@ var (
 	// prefix is vLLM's log line head, "(EngineCore pid=42) ERROR 12-02
 	// 15:12:05 [core.py:1510] ", after VLLM_LOGGING_PREFIX if one is set;
 	// lines a process printed without its logger have none.
-	prefix = regexp.MustCompile(`^.*?\(([^()\s]+) pid=(\d+)\) (?:(?:DEBUG|INFO|WARNING|ERROR|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \[[^\]]*\] )?`)
+	prefix = regexp.MustCompile(`^.*?\(([^()\s]+) pid=(\d+)\) (?:(DEBUG|INFO|WARNING|ERROR|CRITICAL) \d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \[[^\]]*\] )?`)
 	// announce is multiprocessing's line before the traceback of a child
 	// that failed: "Process EngineCore:".
 	announce = regexp.MustCompile(`^Process ([^\s:]+):$`)
@@ -117,17 +117,21 @@ const maxException = 500
 
 // Find returns the first exception in log that is not itself a report of a
 // failure elsewhere: the last line of the first such traceback, or, before
-// any, a line that names an exception class, as a logger prints one.
+// any, a line that names an exception class, as a logger prints one. What
+// vLLM's logger printed below ERROR is an exception it tolerated.
 // Lines are told apart by their process's prefix, so a traceback
 // interleaved with another process's lines still reads as one.
 func Find(log []byte) (Cause, bool) {
 	streams := map[string]*stream{}
 	for _, raw := range bytes.Split(log, []byte("\n")) {
 		line := ansi.ReplaceAllString(strings.TrimRight(string(raw), "\r"), "")
-		key, name := "", ""
+		key, name, level := "", "", ""
 		if m := prefix.FindStringSubmatchIndex(line); m != nil {
 			name = line[m[2]:m[3]]
 			key = name + " " + line[m[4]:m[5]]
+			if m[6] >= 0 {
+				level = line[m[6]:m[7]]
+			}
 			line = line[m[1]:]
 		}
 		s := streams[key]
@@ -153,6 +157,9 @@ func Find(log []byte) (Cause, bool) {
 		if !(ended && exception.MatchString(line)) && !named.MatchString(line) {
 			continue
 		}
+		if level != "" && level != "ERROR" && level != "CRITICAL" {
+			continue // logged as tolerated, not as the failure
+		}
 		if !Reported(line) {
 			return Cause{Process: s.name, Exception: shorten(strings.TrimSpace(line))}, true
 		}
@@ -164,7 +171,10 @@ func Find(log []byte) (Cause, bool) {
 	return Cause{}, false
 }
 
+// shorten makes an exception's line fit an error line: valid UTF-8, at
+// most maxException characters.
 func shorten(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if utf8.RuneCountInString(s) <= maxException {
 		return s
 	}
