@@ -127,7 +127,7 @@ func TestOnlineBadInput(t *testing.T) {
 	}{
 		{"port in use", []string{"--port", port}, []string{"--port " + port + ": 127.0.0.1:" + port + " is in use"}},
 		{"server dies during start-up", []string{"--port", "0", "--model", broken},
-			[]string{"vllm serve exited during start-up", "NoSuchForCausalLM"}},
+			[]string{"vllm serve exited during start-up (exit status 1): root cause: pydantic_core._pydantic_core.ValidationError", "NoSuchForCausalLM"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mark := marker(t)
