@@ -165,7 +165,7 @@ func TestNoPythonBuild(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(model, "config.json"), []byte(`{"model_type": "qwen3"}`), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r := runCommand(context.Background(), t, bin, env, "--online", "--python", python, "--model", model,
+		r := runCommand(context.Background(), t, bin, env, "--online", "--enforce-eager", "--python", python, "--model", model,
 			"--output-dir", filepath.Join(dir, "out"), "--log-dir", filepath.Join(dir, "logs"))
 		if want := python + " cannot import vllm (No module named 'vllm')"; r.code != 1 || !strings.Contains(r.stderr, want) {
 			t.Errorf("exit %d, stderr %q; want exit 1 and %q", r.code, r.stderr, want)
