@@ -51,7 +51,8 @@ func nearestExisting(dir string) (string, error) {
 			return "", errors.New("not a directory")
 		case err == nil:
 			return "", fmt.Errorf("%s is not a directory", p)
-		case !errors.Is(err, fs.ErrNotExist):
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+			// ENOTDIR: a parent is a file, found further up.
 			return "", pathCause(err)
 		case p == filepath.Dir(p):
 			return "", fmt.Errorf("no existing parent: %w", err)
