@@ -125,9 +125,11 @@ func TestNoResultLost(t *testing.T) {
 			t.Errorf("the complete result changed: %v", err)
 		}
 		res := readResult(t, failed)
-		if e, _ := res["error"].(string); res["status"] != "failed" || !strings.Contains(e, "interrupted by SIGINT") {
+		e, _ := res["error"].(string)
+		if res["status"] != "failed" || !strings.Contains(e, "interrupted by SIGINT") {
 			t.Errorf("%s: status %v, error %q; want failed, interrupted by SIGINT", failed, res["status"], e)
 		}
+		t.Logf("the interrupted run's error: %s", e)
 		if _, err := os.Stat(filepath.Join(out, "kept.lock")); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("kept.lock left behind: %v", err)
 		}
