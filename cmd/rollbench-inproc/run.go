@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err := cmd.Validate(); err != nil {
 		return err
+	}
+	if p, ok := cmd.(preflighted); ok {
+		if err := p.checkBeforeLoading(os.LookupEnv); err != nil {
+			return err
+		}
 	}
 	err = cmd.run(ctx, stdout)
 	if v, ok := cmd.(interface{ showTracebacks() bool }); ok && v.showTracebacks() {
@@ -88,25 +94,42 @@ func (o *onlineOptions) run(ctx context.Context, stdout io.Writer) error {
 	return runSingle(ctx, o.python, o.outputDir, o.experiment(), stdout)
 }
 
-// runSingle runs one experiment from this process and prints its summary.
+// runSingle runs one experiment from this process, holding its name in
+// outputDir, saves its result and prints its summary.
 func runSingle(ctx context.Context, python, outputDir string, x experiment, stdout io.Writer) error {
-	path := filepath.Join(outputDir, x.Name+".json")
-	res, err := runAndSave(ctx, nil, python, x, path)
-	// The summary follows the last phase's line, not the middle of it.
-	progress.From(ctx).Close()
+	lock, err := result.Acquire(outputDir, x.Name)
 	if err != nil {
-		if res != nil {
-			if measured(res) {
-				// The measurement stands; its profile failed.
-				if err := report.Console(stdout, res, path); err != nil {
-					return err
-				}
-			}
-			return fmt.Errorf("%w (result saved to %s)", err, path)
-		}
 		return err
 	}
-	return report.Console(stdout, res, path)
+	defer lock.Release()
+	res, runErr := runExperiment(ctx, nil, python, x)
+	if res == nil {
+		return runErr
+	}
+	path, saveErr := result.Save(outputDir, x.Name, res, stdout)
+	// The summary follows the last phase's line, not the middle of it.
+	progress.From(ctx).Close()
+	if measured(res) {
+		// The measurement stands, whatever became of its profile or of
+		// its file.
+		if err := report.Console(stdout, res, shownPath(path)); err != nil {
+			return errors.Join(runErr, saveErr, err)
+		}
+	}
+	return afterSave(runErr, saveErr, path)
+}
+
+// shownPath is where the console says a result saved at path is: path, or
+// standard output when result.Save printed it there.
+func shownPath(path string) string { return cmp.Or(path, "on standard output, above") }
+
+// afterSave is the error of a run whose result result.Save saved at path:
+// the run's, saying where its result is, and the save's own.
+func afterSave(runErr, saveErr error, path string) error {
+	if runErr != nil && saveErr == nil {
+		return fmt.Errorf("%w (result saved to %s)", runErr, path)
+	}
+	return errors.Join(runErr, saveErr)
 }
 
 // measured reports whether a result's measurement succeeded, whatever
@@ -133,12 +156,13 @@ func (x experiment) engineCoreInProcess() bool {
 	return false
 }
 
-// runAndSave runs one experiment with the python exe, on the built-in model
-// where it names no model, and saves its result, failed or not, at path: a
-// *result.Offline or a *result.Online. An offline experiment runs in the
-// embedded interpreter in, started here when nil; an online one embeds none
-// and starts its server with the engine's environment.
-func runAndSave(ctx context.Context, in *interpreter, exe string, x experiment, path string) (any, error) {
+// runExperiment runs one experiment with the python exe, on the built-in
+// model where it names no model, and returns its result, failed or not: a
+// *result.Offline or a *result.Online, nil when it did not start. An offline
+// experiment runs in the embedded interpreter in, started here when nil; an
+// online one embeds none and starts its server with the engine's
+// environment.
+func runExperiment(ctx context.Context, in *interpreter, exe string, x experiment) (any, error) {
 	if x.Online == nil && in == nil {
 		var err error
 		if in, err = startInterpreter(exe, x.engineCoreInProcess()); err != nil {
@@ -157,8 +181,6 @@ func runAndSave(ctx context.Context, in *interpreter, exe string, x experiment, 
 		}
 		x.Spec.Engine.Model = model
 	}
-	var res any
-	var runErr error
 	if x.Online != nil {
 		// vllm serve, a child, inherits what an engine needs.
 		for k, v := range engineEnv(os.LookupEnv, x.engineCoreInProcess()) {
@@ -170,18 +192,15 @@ func runAndSave(ctx context.Context, in *interpreter, exe string, x experiment, 
 		if r == nil {
 			return nil, err
 		}
-		r.Rollbench, res, runErr = version, r, err
-	} else {
-		r, err := runOffline(ctx, in, x)
-		if r == nil {
-			return nil, err
-		}
-		r.Rollbench, res, runErr = version, r, err
+		r.Rollbench = version
+		return r, err
 	}
-	if err := result.Write(path, res); err != nil {
-		return nil, errors.Join(runErr, err)
+	r, err := runOffline(ctx, in, x)
+	if r == nil {
+		return nil, err
 	}
-	return res, runErr
+	r.Rollbench = version
+	return r, err
 }
 
 // prepare installs the Python package the binary ships, for exe to import
