@@ -291,7 +291,7 @@ func TestDirectProfilerEnvironment(t *testing.T) {
 }
 
 func TestEngineEnv(t *testing.T) {
-	base := map[string]string{"VLLM_WORKER_MULTIPROC_METHOD": "spawn", "HF_HUB_OFFLINE": "1", "VLLM_LOGGING_STREAM": "ext://sys.stderr"}
+	base := map[string]string{"VLLM_WORKER_MULTIPROC_METHOD": "spawn", "HF_HUB_OFFLINE": "1", "VLLM_LOGGING_STREAM": "ext://sys.stderr", "SPT_NOENV": "1"}
 	with := func(m map[string]string, k, v string) map[string]string {
 		out := maps.Clone(m)
 		out[k] = v

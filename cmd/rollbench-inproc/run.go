@@ -226,6 +226,11 @@ func engineEnv(lookup func(string) (string, bool), engineCoreInProcess bool) map
 		// The engine's log goes to stderr, so stdout carries only
 		// rollbench's own summary.
 		"VLLM_LOGGING_STREAM": "ext://sys.stderr",
+		// vLLM names its processes with setproctitle, which by default
+		// writes the title over the environment block: the processes'
+		// inherited markers would vanish from /proc/PID/environ, where the
+		// supervision finds what rollbench started.
+		"SPT_NOENV": "1",
 	}
 	if engineCoreInProcess {
 		defaults[multiprocessingKey] = "0"
