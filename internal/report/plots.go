@@ -30,7 +30,7 @@ import (
 
 // Size of a picture: 7 x 4.5 inches at 144 dpi, 1008 x 648 pixels, sharp
 // on a high-density screen and with text still readable when scaled down.
-// The speedup chart widens beyond five bars, so that labels never overlap.
+// The speedup chart is wider when its bars' labels need it.
 const (
 	Width  = 7 * vg.Inch
 	Height = 4.5 * vg.Inch
@@ -177,13 +177,17 @@ func cdfPlot(title string, t *Timeline) (*plot.Plot, error) {
 	// The median as the nearest rank: the time by which half the samples
 	// are done, a point of the curve.
 	mid, last := fs[(len(fs)-1)/2], fs[len(fs)-1]
-	// A rising curve leaves free the space below and right of a point of
-	// it, and above its end.
-	marks := []mark{
-		{X: mid, Y: 100 * float64((len(fs)-1)/2+1) / float64(len(fs)), Text: fmt.Sprintf("median %s s", seconds(mid)),
-			Dot: true, XAlign: draw.XLeft, YAlign: draw.YTop},
-		{X: last, Y: 100, Text: fmt.Sprintf("all done %s s", seconds(last)), Dot: true, XAlign: draw.XRight, YAlign: draw.YBottom},
+	// A rising curve leaves free the space below and right of each of its
+	// points, and above and left: the median's label goes right when
+	// there is room (when samples finish together, as in sync mode, the
+	// median is the last finish), the last finish's above.
+	median := mark{X: mid, Y: 100 * float64((len(fs)-1)/2+1) / float64(len(fs)), Text: fmt.Sprintf("median %s s", seconds(mid)),
+		Dot: true, XAlign: draw.XLeft, YAlign: draw.YTop}
+	if mid > last/2 {
+		median.XAlign, median.YAlign = draw.XRight, draw.YBottom
 	}
+	marks := []mark{median,
+		{X: last, Y: 100, Text: fmt.Sprintf("all done %s s", seconds(last)), Dot: true, XAlign: draw.XRight, YAlign: draw.YBottom}}
 	return p, steps(p, t.cdfPoints(), color.RGBA{R: 200, A: 255}, marks)
 }
 
@@ -198,8 +202,8 @@ type mark struct {
 	YAlign draw.YAlignment
 }
 
-// steps adds a step curve, its marks and a grid to p, with the X axis
-// from 0 to past the last point.
+// steps adds a step curve and its marks to p, with the X axis from 0 to
+// past the last point.
 func steps(p *plot.Plot, xys plotter.XYs, c color.Color, marks []mark) error {
 	p.Y.Min, p.X.Min = 0, 0
 	end := 0.0
@@ -342,8 +346,29 @@ func speedupPlot(bars []Bar) (*plot.Plot, vg.Length, error) {
 		return nil, 0, err
 	}
 	printed.Offset.Y = vg.Points(4)
-	right := float64(len(bars)) - 0.4
-	bf16, err := valueLabels(plotter.XYs{{X: right, Y: 1}}, []string{"bf16 = 1x"})
+	// Every bar has a column as wide as its widest text, so that no two
+	// labels meet, and the line's label a column of its own right of them.
+	gap := vg.Points(16)
+	column := vg.Points(36) + gap
+	for i := range bars {
+		column = max(column, p.X.Tick.Label.Width(labels[i])+gap, printed.TextStyle[i].Width(texts[i])+gap)
+	}
+	const line = "bf16 = 1x"
+	// The axis runs from -0.6 to the last column's edge, then r columns
+	// more for the line's label. An inch is for the Y axis with its labels.
+	label := printed.TextStyle[0].Width(line) + gap
+	span := float64(len(bars)) + 0.1
+	avail := Width - 2*margin - vg.Inch
+	w, r := Width, 0.0
+	if need := vg.Length(span)*column + label; need > avail {
+		w += need - avail
+		r = float64(label / column)
+	} else {
+		// The columns widen to fill the picture; the label's must not.
+		r = float64(label) * span / float64(avail-label)
+	}
+	right := float64(len(bars)) - 0.5 + r
+	bf16, err := valueLabels(plotter.XYs{{X: right, Y: 1}}, []string{line})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -357,7 +382,7 @@ func speedupPlot(bars []Bar) (*plot.Plot, vg.Length, error) {
 	// Room above the tallest whisker for its two- or three-line label: a
 	// third of the range, which holds them at this height.
 	p.Y.Max = top * 1.35
-	return p, max(Width, vg.Length(len(bars))*1.2*vg.Inch+vg.Inch), nil
+	return p, w, nil
 }
 
 // backed draws labels over white boxes, so that a line behind a label

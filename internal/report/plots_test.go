@@ -19,6 +19,7 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/rollbench/rollbench/internal/golden"
+	"github.com/rollbench/rollbench/metrics"
 )
 
 // fixtures copies report's repeated results (two with a timeline, two
@@ -140,9 +141,10 @@ type plotCase struct {
 }
 
 // plotCases are the speedup charts of the repeated results (intervals,
-// one not significant) and of the mixed ones (no intervals, one on total
-// tok/s), and both curves of a timeline with recorded running counts and
-// of one without.
+// one not significant), of the mixed ones (no intervals, one on total
+// tok/s) and of seven made-up bars, and both curves of a timeline with
+// recorded running counts, of one without and of samples that all finish
+// together.
 func plotCases(t *testing.T) []plotCase {
 	t.Helper()
 	var cases []plotCase
@@ -163,22 +165,53 @@ func plotCases(t *testing.T) []plotCase {
 		}
 		cases = append(cases, plotCase{"speedup-" + dir, p, w})
 	}
-	for _, name := range []string{"tiny-a_bf16", "tiny-a_w8a8"} {
-		tl, err := ReadTimeline(filepath.Join("testdata", "repeated", name+".json"))
-		if err != nil || tl == nil {
-			t.Fatalf("timeline of %s: %v, %v", name, tl, err)
-		}
+	// A wide chart: seven bars, the widest labels, an unbounded interval,
+	// a whisker far above its bar and a speedup on total tok/s.
+	f := func(v float64) *float64 { return &v }
+	var bars []Bar
+	for i, sp := range []Speedup{
+		{Ratio: f(1.08), Interval: &metrics.Ratio{Ratio: 1.08, Low: f(0.95), High: f(1.21)}},
+		{Ratio: f(2.41), Interval: &metrics.Ratio{Ratio: 2.41, Low: f(2.3), High: f(2.52), Significant: true}},
+		{Ratio: f(0.97), Interval: &metrics.Ratio{Ratio: 0.97}},
+		{Ratio: f(1.5), Interval: &metrics.Ratio{Ratio: 1.5, Low: f(0.2), High: f(3.9)}},
+		{Ratio: f(0.61), Metric: MetricTotal},
+		{Ratio: f(1)},
+		{Ratio: f(1.33), Interval: &metrics.Ratio{Ratio: 1.33, Low: f(1.01), High: f(1.7), Significant: true}, Metric: MetricTotal},
+	} {
+		bars = append(bars, barOf(Entry{Row: Row{Model: fmt.Sprintf("qwen3-30b-a3b-%d", i), Quant: "w8a16"}, Speedup: sp}))
+	}
+	p, w, err := speedupPlot(bars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases, plotCase{"speedup-wide", p, w})
+	curves := func(name, title string, tl *Timeline) {
 		for _, d := range []struct {
 			suffix string
 			build  func(string, *Timeline) (*plot.Plot, error)
 		}{{"running", runningPlot}, {"cdf", cdfPlot}} {
-			p, err := d.build(strings.Replace(name, "_", " ", 1), tl)
+			p, err := d.build(title, tl)
 			if err != nil {
 				t.Fatal(err)
 			}
 			cases = append(cases, plotCase{name + "." + d.suffix, p, Width})
 		}
 	}
+	for _, name := range []string{"tiny-a_bf16", "tiny-a_w8a8"} {
+		tl, err := ReadTimeline(filepath.Join("testdata", "repeated", name+".json"))
+		if err != nil || tl == nil {
+			t.Fatalf("timeline of %s: %v, %v", name, tl, err)
+		}
+		curves(name, strings.Replace(name, "_", " ", 1), tl)
+	}
+	// Sync mode with fixed lengths: every sample finishes at once.
+	tl := &Timeline{}
+	for range 8 {
+		tl.Samples = append(tl.Samples, struct {
+			FinishS float64 `json:"finish_s"`
+		}{0.143})
+	}
+	curves("together", "tiny bf16", tl)
 	return cases
 }
 
