@@ -126,15 +126,7 @@ func (t *Timeline) cdfPoints() plotter.XYs {
 	return xys
 }
 
-// PlotRunning draws the samples still running over time into a PNG at path.
-func PlotRunning(path, title string, t *Timeline) error {
-	p, err := runningPlot(title, t)
-	if err != nil {
-		return err
-	}
-	return savePNG(p, Width, path)
-}
-
+// runningPlot draws the samples still running over time.
 func runningPlot(title string, t *Timeline) (*plot.Plot, error) {
 	xys := t.runningPoints()
 	top := 0.0
@@ -159,15 +151,7 @@ func runningPlot(title string, t *Timeline) (*plot.Plot, error) {
 	return p, steps(p, xys, c, marks)
 }
 
-// PlotCDF draws the share of samples finished by each time into a PNG at path.
-func PlotCDF(path, title string, t *Timeline) error {
-	p, err := cdfPlot(title, t)
-	if err != nil {
-		return err
-	}
-	return savePNG(p, Width, path)
-}
-
+// cdfPlot draws the share of samples finished by each time.
 func cdfPlot(title string, t *Timeline) (*plot.Plot, error) {
 	p := newPlot(title+": completion-time CDF", "sample finish time (s)", "samples finished (%)", true)
 	p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 25, Label: "25"},
@@ -541,9 +525,13 @@ func WritePlots(dir string, s Summary) ([]string, error) {
 		title := e.Model + " " + e.Quant
 		for _, d := range []struct {
 			suffix string
-			draw   func(string, string, *Timeline) error
-		}{{".running.png", PlotRunning}, {".cdf.png", PlotCDF}} {
-			if err := d.draw(filepath.Join(dir, stem+d.suffix), title, t); err != nil {
+			build  func(string, *Timeline) (*plot.Plot, error)
+		}{{".running.png", runningPlot}, {".cdf.png", cdfPlot}} {
+			p, err := d.build(title, t)
+			if err == nil {
+				err = savePNG(p, Width, filepath.Join(dir, stem+d.suffix))
+			}
+			if err != nil {
 				return names, fmt.Errorf("draw %s: %w", stem+d.suffix, err)
 			}
 			names = append(names, stem+d.suffix)
