@@ -118,6 +118,13 @@ func TestOfflineOnTinyModel(t *testing.T) {
 			res := readResult(t, filepath.Join(out, "run.json"))
 			checkSmallRun(t, r, res, tc.wantMP)
 			checkConsole(t, r, res, log)
+			// vLLM kills an engine core still exiting after 5 s; its
+			// processes' exit used to walk their heaps for 4.5-5 s here.
+			if td, _ := lookup(res, "timings.teardown_s").(float64); td <= 0 || td >= 5 {
+				t.Errorf("teardown took %v s: the engine's processes did not exit within vLLM's 5 s", td)
+			} else {
+				t.Logf("teardown %.2f s", td)
+			}
 			if tc.profile {
 				checkProfiledRun(t, r, res, filepath.Join(profiles, "run"), log)
 			}

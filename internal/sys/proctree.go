@@ -22,14 +22,7 @@ func Descendants(pid int) []int {
 		if err != nil {
 			continue // exited meanwhile
 		}
-		// The command name may hold spaces and parentheses; the fields
-		// after its closing parenthesis are "state ppid ...".
-		s := string(data)
-		end := strings.LastIndexByte(s, ')')
-		if end < 0 {
-			continue
-		}
-		fields := strings.Fields(s[end+1:])
+		fields := statFields(data)
 		if len(fields) < 2 || fields[0] == "Z" {
 			continue
 		}
@@ -50,6 +43,19 @@ func Descendants(pid int) []int {
 		}
 	}
 	return out
+}
+
+// statFields splits the content of /proc/PID/stat after the command name,
+// from the state on ("state ppid ..."): the name may hold spaces and
+// parentheses, so it ends at the last closing parenthesis. It is nil for
+// anything else.
+func statFields(data []byte) []string {
+	s := string(data)
+	end := strings.LastIndexByte(s, ')')
+	if end < 0 {
+		return nil
+	}
+	return strings.Fields(s[end+1:])
 }
 
 // KillTree sends sig to every descendant of pid and returns how many it signalled.
