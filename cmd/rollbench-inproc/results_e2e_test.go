@@ -30,7 +30,7 @@ func TestNoResultLost(t *testing.T) {
 		mark := marker(t)
 		dir := t.TempDir()
 		out := filepath.Join(dir, "results")
-		run := startBinary(t, mark, append([]string{"--output-dir", out, "--name", "kept"}, smallRollout...)...)
+		run := startBinary(t, mark, append([]string{"--output-dir", out, "--log-dir", dir, "--name", "kept"}, smallRollout...)...)
 		waitForEngine(t, run)
 		// The run cannot write its result: its directory is now a file.
 		if err := os.Rename(out, out+".moved"); err != nil {
@@ -68,7 +68,7 @@ func TestNoResultLost(t *testing.T) {
 	t.Run("interrupted next to a complete result", func(t *testing.T) {
 		dir := t.TempDir()
 		out := filepath.Join(dir, "results")
-		args := append([]string{"--output-dir", out, "--name", "kept"}, smallRollout...)
+		args := append([]string{"--output-dir", out, "--log-dir", dir, "--name", "kept"}, smallRollout...)
 		path := filepath.Join(out, "kept.json")
 		if complete == nil { // run alone
 			mark := marker(t)
@@ -118,7 +118,7 @@ func TestNoResultLost(t *testing.T) {
 		t.Logf("the interrupted run stopped in %v", time.Since(interrupted).Round(time.Second))
 		assertNoSurvivors(t, mark)
 		failed := filepath.Join(out, "kept.failed.json")
-		if r.code == 0 || !strings.Contains(r.stderr, "(result saved to "+failed+")") {
+		if r.code == 0 || !strings.Contains(r.stderr, "(result saved to "+failed+"; engine log "+filepath.Join(dir, "kept.log")+")") {
 			t.Errorf("the interrupted run: exit %d, stderr:\n%s\nwant a failure saved to %s", r.code, lastLines(r.stderr, 10), failed)
 		}
 		if after, err := os.ReadFile(path); err != nil || !bytes.Equal(after, before) {

@@ -126,7 +126,7 @@ func runSingle(ctx context.Context, python, outputDir string, x experiment, stdo
 			return errors.Join(runErr, saveErr, err)
 		}
 	}
-	return logged(afterSave(runErr, saveErr, path, x.Log), x.Log)
+	return afterSave(runErr, saveErr, path, x.Log)
 }
 
 // shownPath is where the console says a result saved at path is: path, or
@@ -137,10 +137,13 @@ func shownPath(path string) string { return cmp.Or(path, "on standard output, ab
 // the run's, saying where its result and its engine log are, and the
 // save's own.
 func afterSave(runErr, saveErr error, path, log string) error {
-	if runErr != nil && saveErr == nil {
-		return fmt.Errorf("%w (result saved to %s%s)", runErr, path, logNote(log))
+	switch {
+	case runErr == nil:
+		return saveErr
+	case saveErr == nil:
+		return logged(fmt.Errorf("%w (result saved to %s%s)", runErr, path, logNote(log)), log)
 	}
-	return errors.Join(runErr, saveErr)
+	return logged(errors.Join(fmt.Errorf("%w%s", runErr, logNote(log)), saveErr), log)
 }
 
 // toEngineLog sends this process's standard output and error, and so the

@@ -34,7 +34,7 @@ func TestEngineFailure(t *testing.T) {
 	if h.Error != symptom+cause || err.Error() != symptom+cause {
 		t.Errorf("explained: error %q, result's %q; want both to end with %q", err, h.Error, cause)
 	}
-	err = logged(fmt.Errorf("%w (result saved to results/run.json%s)", err, logNote(log)), log)
+	err = afterSave(err, nil, "results/run.json", log)
 	var stderr bytes.Buffer
 	if code := exitCode(err, &stderr); code != 1 {
 		t.Errorf("exit status %d, want 1", code)
@@ -47,6 +47,11 @@ func TestEngineFailure(t *testing.T) {
 	}
 	if _, ok := logged(errors.New("x"), "").(engineLogged); ok {
 		t.Error("an error without a log shows a tail")
+	}
+	// A result that could not be written is no engine failure.
+	saveErr := errors.New("write result: no space left on device")
+	if err := afterSave(nil, saveErr, "", log); err != saveErr {
+		t.Errorf("afterSave of a save failure alone: %v", err)
 	}
 }
 

@@ -54,5 +54,5 @@ func (o *sessionOptions) run(ctx context.Context, stdout io.Writer) error {
 	if err := report.ConsoleSession(stdout, res, o.file, shownPath(path)); err != nil {
 		return errors.Join(runErr, saveErr, err)
 	}
-	return logged(afterSave(runErr, saveErr, path, log), log)
+	return afterSave(runErr, saveErr, path, log)
 }
