@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -14,11 +16,27 @@ import (
 // again, with the environment variable naming the log.
 const outputHelper = "ROLLBENCH_TEST_OUTPUT_LOG"
 
+// crashHelper makes the helper panic once its output is redirected, as
+// main sets it up.
+const crashHelper = "ROLLBENCH_TEST_OUTPUT_CRASH"
+
 func TestMain(m *testing.M) {
 	if log := os.Getenv(outputHelper); log != "" {
+		if os.Getenv(crashHelper) != "" {
+			crash(log)
+		}
 		os.Exit(redirectAndPrint(log))
 	}
 	os.Exit(m.Run())
+}
+
+func crash(log string) {
+	_, stderr := KeepStdio()
+	_ = debug.SetCrashOutput(stderr, debug.CrashOptions{})
+	if err := RedirectOutput(log); err != nil {
+		os.Exit(3)
+	}
+	panic("rollbench broke")
 }
 
 // redirectAndPrint prints through every descriptor a run has: the kept
@@ -73,5 +91,21 @@ func TestRedirectOutput(t *testing.T) {
 	}
 	if got, want := string(data), "engine stdout\nengine stderr\nchild stdout\nchild stderr\n"; got != want {
 		t.Errorf("log = %q, want %q", got, want)
+	}
+}
+
+// TestCrashReachesTheUser: a Go panic after the redirection is shown on the
+// kept standard error, not only in the engine log.
+func TestCrashReachesTheUser(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "engine.log")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), outputHelper+"="+log, crashHelper+"=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err == nil {
+		t.Fatal("the crash exited 0")
+	}
+	if !strings.Contains(stderr.String(), "panic: rollbench broke") {
+		t.Errorf("stderr lacks the panic:\n%s", stderr.String())
 	}
 }
