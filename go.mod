@@ -3,6 +3,7 @@ module github.com/rollbench/rollbench
 go 1.26.0
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/go-python/cpy3 v0.2.0
 	github.com/parquet-go/parquet-go v0.32.0
 	github.com/prometheus/client_model v0.6.3

@@ -6,11 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -463,4 +465,43 @@ func TestWedged(t *testing.T) {
 	fmt.Println("wedged as expected")
 	// TestMain would finalize the interpreter.
 	os.Exit(0)
+}
+
+// TestPipe writes from Python and reads in Go: what fits arrives, what does
+// not is refused at once, and closing the write end ends the reading.
+func TestPipe(t *testing.T) {
+	p, err := NewPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if flags, _, _ := syscall.Syscall(syscall.SYS_FCNTL, uintptr(p.Fd()), syscall.F_GETFD, 0); flags&syscall.FD_CLOEXEC == 0 {
+		t.Error("the write end would be inherited by the engine's processes")
+	}
+	var refused any
+	do(t, func(s *Scope) error {
+		fixture, err := s.Import("fixture")
+		if err != nil {
+			return err
+		}
+		got, err := fixture.CallMethod("write_until_full", []any{p.Fd(), 1 << 12}, nil) // 4 MiB: more than a pipe holds
+		if err != nil {
+			return err
+		}
+		refused, err = got.Go()
+		return err
+	})
+	if refused != "refused" {
+		t.Errorf("a full pipe: %v, want the write refused", refused)
+	}
+	if err := p.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(p.Reader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) == 0 || len(data)%1024 != 0 || strings.Trim(string(data), "x") != "" {
+		t.Errorf("read %d bytes, want whole writes of x", len(data))
+	}
 }

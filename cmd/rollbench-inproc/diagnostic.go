@@ -4,9 +4,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/result"
@@ -61,6 +61,19 @@ func (o *diagnosticOptions) run(ctx context.Context, stdout io.Writer) error {
 	} else {
 		c.ok("model: the built-in tiny model")
 	}
+	name := "diagnostic_" + modelName + "_bf16"
+	lock, err := result.Acquire(o.outputDir, name)
+	if err != nil {
+		return c.fail("output", err, "wait for the other run to end, or pass another --output-dir")
+	}
+	defer lock.Release()
+	log := o.engineLogPath(name)
+	if err := toEngineLog(log); err != nil {
+		return c.fail("engine log", err, "choose a --log-dir (or --engine-log) this user can write")
+	}
+	if log != "" {
+		c.ok("engine log: %s", log)
+	}
 
 	in, err := startInterpreter(o.python, false)
 	if err != nil {
@@ -75,19 +88,27 @@ func (o *diagnosticOptions) run(ctx context.Context, stdout io.Writer) error {
 	}
 	c.ok("vllm %s imports, torch %s, platform %s (%s x%d)", env.VLLM, env.Torch, env.Platform, env.DeviceName, env.DeviceCount)
 
-	name := "diagnostic_" + modelName + "_bf16"
-	path := filepath.Join(o.outputDir, name+".json")
-	saved, err := runAndSave(ctx, in, o.python, plainExperiment(name, modelName, spec), path)
-	res, _ := saved.(*result.Offline)
-	if err != nil {
-		if saved == nil {
-			return c.fail("benchmark", err, "run with --verbose for the Python traceback")
-		}
-		return c.fail("benchmark", err, "the failed result and its error are in "+path+"; run with --verbose for the traceback")
+	x := plainExperiment(name, modelName, spec)
+	x.Log = log
+	ran, err := runExperiment(ctx, in, o.python, x)
+	if ran == nil {
+		return logged(c.fail("benchmark", err, "run with --verbose for the Python traceback"+logNote(log)), log)
 	}
+	path, saveErr := result.Save(o.outputDir, name, ran, stdout)
+	if err != nil {
+		advice := "the failed result and its error are in " + path + logNote(log) + "; run with --verbose for the traceback"
+		if saveErr != nil {
+			advice = "run with --verbose for the traceback" + logNote(log)
+		}
+		return logged(c.fail("benchmark", errors.Join(err, saveErr), advice), log)
+	}
+	res := ran.(*result.Offline)
 	c.ok("benchmark runs: %d prompts x n=%d in %.2f s, %.1f output tok/s", res.Tokens.Prompts, spec.Rollout.N, res.Timings.Generate, res.Throughput.OutputTokensPerSecond)
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stdout, "[warn] %s\n", w)
+	}
+	if saveErr != nil {
+		return c.fail("result saved", saveErr, "free space in --output-dir, or pass another")
 	}
 	c.ok("result saved: %s", path)
 	return nil

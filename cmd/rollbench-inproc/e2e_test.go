@@ -100,20 +100,29 @@ func TestOfflineOnTinyModel(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			mark := marker(t)
 			dir := t.TempDir()
-			out, profiles := filepath.Join(dir, "results"), filepath.Join(dir, "profiles")
-			args := append([]string{"--output-dir", out, "--name", "run"}, smallRollout...)
+			out, logs, profiles := filepath.Join(dir, "results"), filepath.Join(dir, "logs"), filepath.Join(dir, "profiles")
+			args := append([]string{"--output-dir", out, "--log-dir", logs, "--name", "run"}, smallRollout...)
 			if tc.profile {
-				args = append([]string{"--output-dir", out, "--name", "run", "--profile-dir", profiles, "--profile-top", "10"}, profileRollout...)
+				args = append([]string{"--output-dir", out, "--log-dir", logs, "--name", "run", "--profile-dir", profiles, "--profile-top", "10"}, profileRollout...)
 			}
 			r := runBinary(t, append(tc.env, mark), args...)
+			log := filepath.Join(logs, "run.log")
 			if r.code != 0 {
-				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, lastLines(r.stderr, 40))
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s\nengine log:\n%s", r.code, r.stdout, lastLines(r.stderr, 40), lastLines(readFile(log), 40))
 			}
 			assertNoSurvivors(t, mark)
 			res := readResult(t, filepath.Join(out, "run.json"))
 			checkSmallRun(t, r, res, tc.wantMP)
+			checkConsole(t, r, res, log)
+			// vLLM kills an engine core still exiting after 5 s; its
+			// processes' exit used to walk their heaps for 4.5-5 s here.
+			if td, _ := lookup(res, "timings.teardown_s").(float64); td <= 0 || td >= 5 {
+				t.Errorf("teardown took %v s: the engine's processes did not exit within vLLM's 5 s", td)
+			} else {
+				t.Logf("teardown %.2f s", td)
+			}
 			if tc.profile {
-				checkProfiledRun(t, r, res, filepath.Join(profiles, "run"))
+				checkProfiledRun(t, r, res, filepath.Join(profiles, "run"), log)
 			}
 		})
 	}
@@ -164,10 +173,39 @@ func checkSmallRun(t *testing.T, r run1, res map[string]any, wantMP bool) {
 	}
 }
 
+// checkConsole checks what a run without a terminal shows: rollbench's own
+// lines on stderr, one per phase, and every line of the engine in the log
+// that the summary and the result name; the sample counter stays off.
+func checkConsole(t *testing.T, r run1, res map[string]any, log string) {
+	t.Helper()
+	for _, line := range strings.Split(strings.TrimRight(r.stderr, "\n"), "\n") {
+		if !strings.HasPrefix(line, "rollbench-inproc: phase ") {
+			t.Errorf("stderr has a line that is not a phase of rollbench's: %q", line)
+		}
+	}
+	for _, phase := range []string{"import", "load (", "warm-up", "generate (3 prompts x n=2)", "teardown"} {
+		if !strings.Contains(r.stderr, "rollbench-inproc: phase "+phase) {
+			t.Errorf("stderr lacks the phase %q:\n%s", phase, r.stderr)
+		}
+	}
+	engine := readFile(log)
+	for _, want := range []string{" pid=", "init engine", "non-default args"} {
+		if !strings.Contains(engine, want) {
+			t.Errorf("engine log %s lacks %q:\n%s", log, want, lastLines(engine, 20))
+		}
+	}
+	if !strings.Contains(r.stdout, "  engine log  "+log+"\n") {
+		t.Errorf("summary does not name the engine log %s:\n%s", log, r.stdout)
+	}
+	if res["log"] != log || res["progress_hook"] != false {
+		t.Errorf("result: log %v, progress_hook %v; want %s and false", res["log"], res["progress_hook"], log)
+	}
+}
+
 func TestPythonWithoutVLLM(t *testing.T) {
 	base := baseInterpreter(t)
 	mark := marker(t)
-	r := runBinary(t, []string{mark}, append([]string{"--python", base, "--model", tinyModel(t), "--output-dir", t.TempDir()}, smallRollout...)...)
+	r := runBinary(t, []string{mark}, append([]string{"--python", base, "--model", tinyModel(t), "--output-dir", t.TempDir(), "--log-dir", t.TempDir()}, smallRollout...)...)
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1; stderr:\n%s", r.code, r.stderr)
 	}
@@ -188,12 +226,13 @@ func TestW8A16RefusedOnCPU(t *testing.T) {
 	if err := os.WriteFile(config, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := runBinary(t, nil, append([]string{"--model", model, "--quant", "w8a16", "--output-dir", t.TempDir()}, smallRollout...)...)
+	logs := t.TempDir()
+	r := runBinary(t, nil, append([]string{"--model", model, "--quant", "w8a16", "--output-dir", t.TempDir(), "--log-dir", logs, "--name", "w8a16"}, smallRollout...)...)
 	want := "rollbench-inproc: w8a16 is not supported on this platform (cpu): vLLM has no int8 weight-only kernel for CPUs"
 	if r.code != 1 || !strings.Contains(r.stderr, want) {
 		t.Errorf("exit %d, want 1 with %q:\n%s", r.code, want, lastLines(r.stderr, 10))
 	}
-	if strings.Contains(r.stderr, "init engine") {
+	if strings.Contains(readFile(filepath.Join(logs, "w8a16.log")), "init engine") {
 		t.Error("an engine was started for a refused quantization")
 	}
 }

@@ -41,7 +41,8 @@ type faultRun struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	mark string
-	out  string // the output directory
+	// out and logs are the run's output and log directories.
+	out, logs string
 
 	mu     sync.Mutex
 	log    strings.Builder // stdout and stderr, line by line
@@ -52,8 +53,8 @@ type faultRun struct {
 
 func startFault(t *testing.T, args ...string) *faultRun {
 	t.Helper()
-	f := &faultRun{t: t, mark: marker(t), out: t.TempDir(), grew: make(chan struct{}), exited: make(chan struct{})}
-	f.cmd = exec.Command(binary(t), append([]string{"--output-dir", f.out}, args...)...)
+	f := &faultRun{t: t, mark: marker(t), out: t.TempDir(), logs: t.TempDir(), grew: make(chan struct{}), exited: make(chan struct{})}
+	f.cmd = exec.Command(binary(t), append([]string{"--output-dir", f.out, "--log-dir", f.logs}, args...)...)
 	f.cmd.Env = append(os.Environ(), f.mark)
 	stdout, err := f.cmd.StdoutPipe()
 	if err != nil {
@@ -353,8 +354,7 @@ func TestKillOfRollbench(t *testing.T) {
 // load: the second experiment runs and stands, the first is failed with
 // the reason, none of its tree is left, and --resume runs only it again.
 func TestMatrixChildKilled(t *testing.T) {
-	logs := t.TempDir()
-	args := append([]string{"--config", "../../configs/tiny.yaml", "--quants", "bf16,w8a8", "--log-dir", logs}, smallRollout...)
+	args := append([]string{"--config", "../../configs/tiny.yaml", "--quants", "bf16,w8a8"}, smallRollout...)
 	f := startFault(t, args...)
 	f.waitLine("[1/2] tiny_bf16: running", time.Minute)
 	child := f.waitProc("run-experiment", time.Minute)
@@ -381,7 +381,7 @@ func TestMatrixChildKilled(t *testing.T) {
 		t.Fatalf("tiny_w8a8: status %v (%v)", w8a8["status"], w8a8["error"])
 	}
 
-	r := runBinary(t, []string{f.mark}, append([]string{"--output-dir", f.out, "--resume"}, args...)...)
+	r := runBinary(t, []string{f.mark}, append([]string{"--output-dir", f.out, "--log-dir", f.logs, "--resume"}, args...)...)
 	if r.code != 0 {
 		t.Fatalf("resume: exit %d\n%s\n%s", r.code, r.stdout, lastLines(r.stderr, 20))
 	}

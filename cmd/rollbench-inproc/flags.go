@@ -96,7 +96,6 @@ type mainLine struct {
 	profile    profileOptions
 	client     clientOptions
 	selection  selection
-	logDir     string
 	online     bool
 	diagnostic bool
 	version    bool
@@ -183,8 +182,9 @@ func mainSections(m *mainLine) []section {
 	fs = out.fs
 	fs.StringVar(&e.outputDir, "output-dir", "benchmark_results", "directory for the result JSON")
 	fs.StringVar(&e.name, "name", "", "experiment name, the result's file name (default: MODELDIR_QUANT, tiny_QUANT for the built-in model)")
-	fs.StringVar(&m.logDir, "log-dir", "benchmark_logs", "with --config or --online: directory for each experiment's and server's log (the engine's output)")
-	fs.BoolVar(&e.verbose, "verbose", false, "show Python tracebacks of errors")
+	fs.StringVar(&e.logDir, "log-dir", "benchmark_logs", "directory for each run's engine log, NAME.log: what vLLM and its processes print (with --config, one per experiment)")
+	fs.StringVar(&e.engineLog, "engine-log", "", "the engine log's file instead of --log-dir/NAME.log, or - to show the engine's output live on standard error")
+	fs.BoolVar(&e.verbose, "verbose", false, "show Python tracebacks of errors, and the engine's output live (as --engine-log -) unless --engine-log names a file")
 
 	other := newSection("Other")
 	fs = other.fs
@@ -221,13 +221,13 @@ func parseMain(args []string, stdout io.Writer) (command, error) {
 	case m.diagnostic:
 		return &diagnosticOptions{engineOptions: m.engine, selection: m.selection, online: m.online, profile: m.profile}, nil
 	case m.selection.config != "":
-		o := &matrixOptions{engineOptions: m.engine, selection: m.selection, logDir: m.logDir, profile: m.profile}
+		o := &matrixOptions{engineOptions: m.engine, selection: m.selection, profile: m.profile}
 		if m.online {
 			o.online = &m.client
 		}
 		return o, nil
 	case m.online:
-		return &onlineOptions{engineOptions: m.engine, client: m.client, logDir: m.logDir, profile: m.profile}, nil
+		return &onlineOptions{engineOptions: m.engine, client: m.client, profile: m.profile}, nil
 	}
 	return &offlineOptions{engineOptions: m.engine, profile: m.profile}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -90,22 +91,72 @@ func TestBadInput(t *testing.T) {
 		{"session without a file", []string{"profile"}},
 		{"malformed session file", []string{"profile", "--session", "../../internal/profile/testdata/sessions/unknown_key.yaml"}},
 		{"profiler flag in a session", []string{"profile", "--session", "../../configs/profile-session.yaml", "--profile-backend", "vllm"}},
+		{"empty engine log", []string{"--engine-log", ""}},
+		{"engine log with --config", []string{"--config", "../../configs/tiny.yaml", "--engine-log", "x.log"}},
+	}
+	// The checks before loading, past validation: where results go, and
+	// the environment.
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	results := filepath.Join(tmp, "results")
+	dynamo := []string{"TORCHDYNAMO_DISABLE=1"}
+	beforeLoading := []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"output directory is a file", nil, []string{"--output-dir", file}},
+		{"output directory below a file", nil, []string{"--output-dir", filepath.Join(file, "results")}},
+		{"no room for the result", nil, []string{"--output-dir", results, "--num-prompts", "1000000000000", "-n", "1000000", "--input-len", "8", "--output-len", "8"}},
+		{"session directory is a file", nil, []string{"profile", "--session", "../../configs/profile-session.yaml", "--profile-dir", file}},
+		{"TorchDynamo disabled, not eager", dynamo, []string{"--output-dir", results}},
+		{"TorchDynamo disabled, online", dynamo, []string{"--online", "--output-dir", results}},
+		{"TorchDynamo disabled, matrix", dynamo, []string{"--config", "../../configs/tiny.yaml", "--output-dir", results}},
+		{"TorchDynamo disabled, session", dynamo, []string{"profile", "--session", "../../configs/profile-session.yaml", "--profile-dir", results}},
+	}
+	// The environment the traps read is each case's alone; the defaults
+	// that come from it, fixed.
+	t.Setenv("ROLLBENCH_PYTHON", "/usr/bin/python3")
+	for _, k := range trapVariables {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
 	}
 	var got bytes.Buffer
-	for _, tc := range cases {
+	check := func(name string, env, args []string) {
+		for _, kv := range env {
+			k, v, _ := strings.Cut(kv, "=")
+			os.Setenv(k, v)
+			defer os.Unsetenv(k)
+		}
 		var stdout, stderr bytes.Buffer
-		code := exitCode(run(context.Background(), tc.args, &stdout, &stderr), &stderr)
+		code := exitCode(run(context.Background(), args, &stdout, &stderr), &stderr)
 		if stdout.Len() > 0 {
-			t.Errorf("%s: wrote to stdout: %q", tc.name, stdout.String())
+			t.Errorf("%s: wrote to stdout: %q", name, stdout.String())
 		}
 		if code != 2 {
-			t.Errorf("%s: exit status %d, want 2", tc.name, code)
+			t.Errorf("%s: exit status %d, want 2", name, code)
 		}
-		out := "== " + tc.name + ": " + strings.Join(tc.args, " ") + "\n" + stderr.String()
-		got.WriteString(strings.ReplaceAll(out, models, "$MODELS"))
+		out := "== " + name + ": " + strings.Join(append(env, args...), " ") + "\n" + stderr.String()
+		out = strings.NewReplacer(models, "$MODELS", tmp, "$TMP").Replace(out)
+		got.WriteString(freeSpace.ReplaceAllString(out, "$$FREE free"))
+	}
+	for _, tc := range cases {
+		check(tc.name, nil, tc.args)
+	}
+	for _, tc := range beforeLoading {
+		check(tc.name, tc.env, tc.args)
 	}
 	golden.Check(t, filepath.Join("testdata", "bad_input.golden"), []byte(got.String()), *update)
+	if entries, _ := os.ReadDir(tmp); len(entries) != 1 {
+		t.Errorf("checks before loading left files: %v", entries)
+	}
 }
+
+// freeSpace is the free space a message reports, which differs by host.
+var freeSpace = regexp.MustCompile(`[0-9.]+ [KMGTPE]?i?B free`)
 
 func TestHelpAndVersion(t *testing.T) {
 	for _, tc := range []struct {
@@ -242,7 +293,7 @@ func TestDirectProfilerEnvironment(t *testing.T) {
 }
 
 func TestEngineEnv(t *testing.T) {
-	base := map[string]string{"VLLM_WORKER_MULTIPROC_METHOD": "spawn", "HF_HUB_OFFLINE": "1", "VLLM_LOGGING_STREAM": "ext://sys.stderr"}
+	base := map[string]string{"VLLM_WORKER_MULTIPROC_METHOD": "spawn", "HF_HUB_OFFLINE": "1", "VLLM_LOGGING_STREAM": "ext://sys.stderr", "SPT_NOENV": "1"}
 	with := func(m map[string]string, k, v string) map[string]string {
 		out := maps.Clone(m)
 		out[k] = v

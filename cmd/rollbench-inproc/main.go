@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -30,27 +31,31 @@ func main() {
 		supervise.Watchdog(os.Args[2], os.Stdin)
 		return
 	}
+	stdout, stderr := sys.KeepStdio()
+	// Whatever becomes of file descriptor 2 (the engine's log), a crash
+	// reaches the user.
+	_ = debug.SetCrashOutput(stderr, debug.CrashOptions{})
 	sup, err := superviseSelf()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "rollbench-inproc: %v\n", err)
+		fmt.Fprintf(stderr, "rollbench-inproc: %v\n", err)
 		os.Exit(1)
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
-	show := progress.ForStderr(os.Stderr, "rollbench-inproc")
+	show := progress.ForStderr(stderr, "rollbench-inproc")
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
 		sig := (<-signals).(syscall.Signal)
 		show.Clear()
-		fmt.Fprintf(os.Stderr, "rollbench-inproc: %s: stopping the run (again to kill it)\n", sys.SignalName(sig))
+		fmt.Fprintf(stderr, "rollbench-inproc: %s: stopping the run (again to kill it)\n", sys.SignalName(sig))
 		cancel(interrupted{sig, show.Current()})
 		sig = (<-signals).(syscall.Signal)
 		show.Clear()
-		fmt.Fprintf(os.Stderr, "rollbench-inproc: %s again: killed the run's processes\n", sys.SignalName(sig))
+		fmt.Fprintf(stderr, "rollbench-inproc: %s again: killed the run's processes\n", sys.SignalName(sig))
 		sup.Kill()
 		os.Exit(128 + int(sig))
 	}()
-	err = run(progress.NewContext(ctx, show), os.Args[1:], reserveStdout(), os.Stderr)
+	err = run(progress.NewContext(ctx, show), os.Args[1:], stdout, stderr)
 	show.Close()
 	// An interrupted run says so, and exits as the signal says, whatever
 	// became of the error on the way up.
@@ -59,7 +64,7 @@ func main() {
 	}
 	// Whatever happened, no process of the run outlives this one.
 	sup.Kill()
-	os.Exit(exitCode(err, os.Stderr))
+	os.Exit(exitCode(err, stderr))
 }
 
 // superviseSelf marks this process's environment, which everything it
@@ -70,14 +75,6 @@ func superviseSelf() (*supervise.Supervisor, error) {
 	marker := supervise.Marker(os.Getenv(supervise.Env), os.Getpid())
 	if err := os.Setenv(supervise.Env, marker); err != nil {
 		return nil, fmt.Errorf("environment: %w", err)
-	}
-	// vLLM titles its processes with setproctitle, which would otherwise
-	// write the title over the environment that /proc shows, marker and
-	// all.
-	if _, set := os.LookupEnv("SPT_NOENV"); !set {
-		if err := os.Setenv("SPT_NOENV", "1"); err != nil {
-			return nil, fmt.Errorf("environment: %w", err)
-		}
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -100,23 +97,8 @@ func (e interrupted) Error() string {
 	return fmt.Sprintf("interrupted by %s during %s", sys.SignalName(e.sig), e.phase)
 }
 
-// reserveStdout keeps the process's standard output for rollbench's own
-// output and points file descriptor 1 at standard error, which children
-// inherit: vLLM's engine processes and the Python code in this one print
-// diagnostics (the torch profiler's operator tables among them) to their
-// standard output, where they would mix with the results.
-func reserveStdout() *os.File {
-	fd, err := syscall.Dup(1)
-	if err != nil {
-		return os.Stdout
-	}
-	if err := syscall.Dup3(2, 1, 0); err != nil {
-		syscall.Close(fd)
-		return os.Stdout
-	}
-	syscall.CloseOnExec(fd)
-	return os.NewFile(uintptr(fd), "/dev/stdout")
-}
+// tailLines are the lines of the engine log a failure shows.
+const tailLines = 20
 
 // usageError is a problem with the command line; it exits with status 2.
 type usageError struct{ err error }
@@ -139,6 +121,12 @@ func exitCode(err error, stderr io.Writer) int {
 	// One line per problem; validation may report several.
 	for _, line := range strings.Split(err.Error(), "\n") {
 		fmt.Fprintf(stderr, "rollbench-inproc: %s\n", line)
+	}
+	var l engineLogged
+	if errors.As(err, &l) {
+		for _, line := range sys.TailLines(l.log, tailLines) {
+			fmt.Fprintf(stderr, "    %s\n", line)
+		}
 	}
 	var sig interrupted
 	var u usageError

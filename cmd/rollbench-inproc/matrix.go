@@ -12,6 +12,7 @@ import (
 
 	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/report"
+	"github.com/rollbench/rollbench/internal/result"
 	runner "github.com/rollbench/rollbench/internal/run"
 	"github.com/rollbench/rollbench/internal/supervise"
 	"github.com/rollbench/rollbench/workload"
@@ -63,12 +64,16 @@ func planMatrix(e engineOptions, sel selection, f *config.File, describe func(na
 }
 
 func (o *matrixOptions) run(ctx context.Context, stdout io.Writer) error {
-	if o.online == nil {
-		if err := embedded("offline runs embed"); err != nil {
+	planned := o.planned
+	// Every entry's name is held for the whole matrix, so that another
+	// run of one of them is refused before anything runs.
+	for _, p := range planned {
+		lock, err := result.Acquire(o.outputDir, p.Name)
+		if err != nil {
 			return err
 		}
+		defer lock.Release()
 	}
-	planned := o.planned
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find own executable: %w", err)
@@ -157,7 +162,7 @@ type experimentOptions struct {
 
 func (o *experimentOptions) Validate() error { return nil }
 
-func (o *experimentOptions) run(ctx context.Context, _ io.Writer) error {
+func (o *experimentOptions) run(ctx context.Context, stdout io.Writer) error {
 	data, err := os.ReadFile(o.file)
 	if err != nil {
 		return fmt.Errorf("run-experiment: %w", err)
@@ -166,6 +171,15 @@ func (o *experimentOptions) run(ctx context.Context, _ io.Writer) error {
 	if err := json.Unmarshal(data, &x); err != nil {
 		return fmt.Errorf("run-experiment %s: %w", o.file, err)
 	}
-	_, err = runAndSave(ctx, nil, o.python, x, o.output)
+	res, err := runExperiment(ctx, nil, o.python, x)
+	if res == nil {
+		return err
+	}
+	// The matrix reads the result from o.output; if it cannot be written
+	// there, the measurement goes where this experiment's log names it.
+	if werr := result.Write(o.output, res); werr != nil {
+		_, werr = result.Rescue(x.Name, res, stdout, werr)
+		return errors.Join(err, werr)
+	}
 	return err
 }

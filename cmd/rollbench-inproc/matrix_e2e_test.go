@@ -181,7 +181,7 @@ func TestMatrixSignalLeavesNoEngineBehind(t *testing.T) {
 func TestDiagnostic(t *testing.T) {
 	mark := marker(t)
 	out := t.TempDir()
-	r := runBinary(t, []string{mark}, "--diagnostic", "--output-dir", out, "--input-len", "32", "--output-len", "16",
+	r := runBinary(t, []string{mark}, "--diagnostic", "--output-dir", out, "--log-dir", out, "--input-len", "32", "--output-len", "16",
 		"-n", "2", "--enforce-eager", "--kv-cache-memory", "1GiB")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, lastLines(r.stderr, 30))
@@ -195,7 +195,7 @@ func TestDiagnostic(t *testing.T) {
 	assertNoSurvivors(t, mark)
 
 	// A python without vllm fails at that step, saying what to do.
-	r = runBinary(t, nil, "--diagnostic", "--python", baseInterpreter(t), "--output-dir", out)
+	r = runBinary(t, nil, "--diagnostic", "--python", baseInterpreter(t), "--output-dir", out, "--log-dir", out)
 	if r.code != 1 || !strings.Contains(r.stdout, "[FAIL] vllm import: ") || !strings.Contains(r.stdout, "install vLLM") {
 		t.Errorf("diagnostic without vllm: exit %d\n%s", r.code, r.stdout)
 	}

@@ -38,18 +38,38 @@ type run1 struct {
 // environment; a status other than 0 is a result, not a failure.
 func runCommand(ctx context.Context, t *testing.T, bin string, env []string, args ...string) run1 {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := run1{stdout: stdout.String(), stderr: stderr.String()}
+	return startCommand(ctx, t, bin, env, args...).wait(t)
+}
+
+// started is a run of a binary under way, with its output kept.
+type started struct {
+	*exec.Cmd
+	stdout, stderr bytes.Buffer
+}
+
+// startCommand starts bin as runCommand runs it.
+func startCommand(ctx context.Context, t *testing.T, bin string, env []string, args ...string) *started {
+	t.Helper()
+	s := &started{Cmd: exec.CommandContext(ctx, bin, args...)}
+	s.Env = append(os.Environ(), env...)
+	s.Stdout, s.Stderr = &s.stdout, &s.stderr
+	if err := s.Start(); err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return s
+}
+
+// wait waits for the run to end.
+func (s *started) wait(t *testing.T) run1 {
+	t.Helper()
+	err := s.Wait()
+	r := run1{stdout: s.stdout.String(), stderr: s.stderr.String()}
 	var exit *exec.ExitError
 	switch {
 	case errors.As(err, &exit):
 		r.code = exit.ExitCode()
 	case err != nil:
-		t.Fatalf("run %v: %v", args, err)
+		t.Fatalf("run %v: %v", s.Args[1:], err)
 	}
 	return r
 }
@@ -165,7 +185,7 @@ func TestNoPythonBuild(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(model, "config.json"), []byte(`{"model_type": "qwen3"}`), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r := runCommand(context.Background(), t, bin, env, "--online", "--python", python, "--model", model,
+		r := runCommand(context.Background(), t, bin, env, "--online", "--enforce-eager", "--python", python, "--model", model,
 			"--output-dir", filepath.Join(dir, "out"), "--log-dir", filepath.Join(dir, "logs"))
 		if want := python + " cannot import vllm (No module named 'vllm')"; r.code != 1 || !strings.Contains(r.stderr, want) {
 			t.Errorf("exit %d, stderr %q; want exit 1 and %q", r.code, r.stderr, want)

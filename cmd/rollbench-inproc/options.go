@@ -86,6 +86,9 @@ type engineOptions struct {
 	outputDir string
 	name      string
 	verbose   bool
+	// logDir holds each run's engine log, NAME.log, unless engineLog
+	// names another file, or "-" for this process's standard error.
+	logDir, engineLog string
 	// modelName labels the model in results: the model directory's name,
 	// set by Validate (empty for the built-in model).
 	modelName string
@@ -215,6 +218,28 @@ func (e *engineOptions) named() {
 	}
 }
 
+// checkEngineLog refuses an empty --engine-log, which would name no file.
+func (e *engineOptions) checkEngineLog() error {
+	if e.given.has("engine-log") && e.engineLog == "" {
+		return usagef("--engine-log needs a file, or - for standard error")
+	}
+	return nil
+}
+
+// engineLogPath is where the engine's output goes in the run named name:
+// the file --engine-log names, LOG_DIR/NAME.log by default, or "" for this
+// process's standard error (--engine-log -, or --verbose without
+// --engine-log).
+func (e *engineOptions) engineLogPath(name string) string {
+	switch {
+	case e.engineLog == "-", e.engineLog == "" && e.verbose:
+		return ""
+	case e.engineLog != "":
+		return e.engineLog
+	}
+	return runner.LogPath(e.logDir, name)
+}
+
 // profileOptions are the profiled pass's flags.
 type profileOptions struct {
 	on, off bool
@@ -335,9 +360,9 @@ func (c *clientOptions) Validate() error {
 }
 
 // runnerOptions are the options internal/run takes for one experiment.
-func (c *clientOptions) runnerOptions(outputDir, logDir, name string, plan *profile.Plan) *runner.OnlineOptions {
+func (c *clientOptions) runnerOptions(outputDir, name string, plan *profile.Plan) *runner.OnlineOptions {
 	o := &runner.OnlineOptions{Mode: loadgen.Mode(c.mode), MaxConcurrency: c.maxConcurrency, RequestRate: c.requestRate, Port: c.port,
-		ReadyTimeout: c.serverTimeout, ServerArgs: c.serverArgs, LogDir: logDir, Profile: plan}
+		ReadyTimeout: c.serverTimeout, ServerArgs: c.serverArgs, Profile: plan}
 	if c.saveRequests {
 		o.RequestsFile = filepath.Join(outputDir, name+".requests.jsonl")
 	}
@@ -377,28 +402,27 @@ func (o *offlineOptions) Validate() error {
 	return firstError(o.checkQuant,
 		func() error { return g.needs("--config", matrixFlags...) },
 		func() error { return g.needs("--online", onlineFlags...) },
-		o.checkDatasetFlags, o.checkFreshEngine,
+		o.checkDatasetFlags, o.checkFreshEngine, o.checkEngineLog,
 		func() error { return o.profile.Validate(false) },
 		o.resolve)
 }
 
 // experiment is the run these options describe.
 func (o *offlineOptions) experiment() experiment {
-	return experiment{Name: o.name, ModelName: o.modelName, Spec: o.spec, Profile: forExperiment(o.profile.plan, o.name)}
+	return experiment{Name: o.name, ModelName: o.modelName, Spec: o.spec, Profile: forExperiment(o.profile.plan, o.name), Log: o.engineLogPath(o.name)}
 }
 
 // onlineOptions are a single run through vllm serve: `--online`.
 type onlineOptions struct {
 	engineOptions
 	client  clientOptions
-	logDir  string
 	profile profileOptions
 }
 
 func (o *onlineOptions) Validate() error {
 	return firstError(o.checkQuant,
 		func() error { return o.given.needs("--config", matrixFlags...) },
-		o.checkDatasetFlags, o.checkOnline, o.client.Validate,
+		o.checkDatasetFlags, o.checkOnline, o.checkEngineLog, o.client.Validate,
 		func() error { return o.profile.Validate(true) },
 		o.resolve)
 }
@@ -406,7 +430,8 @@ func (o *onlineOptions) Validate() error {
 func (o *onlineOptions) experiment() experiment {
 	plan := forExperiment(o.profile.plan, o.name)
 	// The profiled pass is the server's, not an offline engine's.
-	return experiment{Name: o.name, ModelName: o.modelName, Spec: o.spec, Online: o.client.runnerOptions(o.outputDir, o.logDir, o.name, plan)}
+	return experiment{Name: o.name, ModelName: o.modelName, Spec: o.spec, Online: o.client.runnerOptions(o.outputDir, o.name, plan),
+		Log: o.engineLogPath(o.name)}
 }
 
 // matrixOptions run every selected model x quantization of a models file:
@@ -414,7 +439,6 @@ func (o *onlineOptions) experiment() experiment {
 type matrixOptions struct {
 	engineOptions
 	selection selection
-	logDir    string
 	// online is the client's options with --online, else nil.
 	online  *clientOptions
 	profile profileOptions
@@ -441,6 +465,9 @@ func (o *matrixOptions) Validate() error {
 			if g.has("model") {
 				return usagef("--model and --config exclude each other: the config names the models")
 			}
+			if g.has("engine-log") {
+				return usagef("--engine-log does not apply to --config: each experiment's engine log is --log-dir/NAME.log")
+			}
 			return nil
 		},
 		online, o.checkDatasetFlags, onlineValues,
@@ -462,13 +489,17 @@ func (o *matrixOptions) plan() error {
 	return err
 }
 
-// experiment is one planned row as its child process runs it.
+// experiment is one planned row as its child process runs it, writing to
+// the log the matrix gives it.
 func (o *matrixOptions) experiment(name, modelName string, spec workload.Spec) experiment {
 	plan := forExperiment(o.profile.plan, name)
+	x := experiment{Name: name, ModelName: modelName, Spec: spec, Log: runner.LogPath(o.logDir, name)}
 	if o.online != nil {
-		return experiment{Name: name, ModelName: modelName, Spec: spec, Online: o.online.runnerOptions(o.outputDir, o.logDir, name, plan)}
+		x.Online = o.online.runnerOptions(o.outputDir, name, plan)
+	} else {
+		x.Profile = plan
 	}
-	return experiment{Name: name, ModelName: modelName, Spec: spec, Profile: plan}
+	return x
 }
 
 // diagnosticOptions check the setup with a small offline run:
@@ -494,7 +525,7 @@ func (o *diagnosticOptions) Validate() error {
 			}
 			return g.needs("--online", onlineFlags...)
 		},
-		o.checkDatasetFlags, o.checkFreshEngine,
+		o.checkDatasetFlags, o.checkFreshEngine, o.checkEngineLog,
 		func() error { return o.selection.Validate(g) },
 		func() error {
 			if o.profile.on {

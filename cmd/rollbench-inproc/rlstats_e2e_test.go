@@ -26,12 +26,12 @@ func TestDatasetTooLong(t *testing.T) {
 	mark := marker(t)
 	dir := t.TempDir()
 	r := runBinary(t, []string{mark}, "--dataset", verlParquet, "--filter-overlong-prompts", "--input-len", "64",
-		"--num-prompts", "2", "-n", "2", "--output-len", "16", "--output-dir", dir, "--name", "long")
+		"--num-prompts", "2", "-n", "2", "--output-len", "16", "--enforce-eager", "--output-dir", dir, "--log-dir", dir, "--name", "long")
 	want := "rollbench-inproc: all 12 prompts of " + mustAbs(t, verlParquet) + " are longer than --input-len 64 tokens once templated (the shortest has 71), so --filter-overlong-prompts leaves none"
 	if r.code != 1 || !strings.Contains(r.stderr, want) {
 		t.Errorf("exit %d, want 1 with %q\nstderr:\n%s", r.code, want, lastLines(r.stderr, 10))
 	}
-	if strings.Contains(r.stderr, "EngineCore") {
+	if strings.Contains(readFile(filepath.Join(dir, "long.log")), "EngineCore") {
 		t.Error("an engine started for a dataset that cannot run")
 	}
 	assertNoSurvivors(t, mark)

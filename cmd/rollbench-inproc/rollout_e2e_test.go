@@ -46,7 +46,7 @@ func TestRolloutShapes(t *testing.T) {
 	results := map[string]rolloutResult{}
 	for _, r := range runs {
 		mark := marker(t)
-		out := runBinary(t, []string{mark}, append(append([]string{"--output-dir", dir, "--name", r.name}, base...), r.args...)...)
+		out := runBinary(t, []string{mark}, append(append([]string{"--output-dir", dir, "--log-dir", dir, "--name", r.name}, base...), r.args...)...)
 		if out.code != 0 {
 			t.Fatalf("%s: exit %d\nstdout:\n%s\nstderr:\n%s", r.name, out.code, out.stdout, lastLines(out.stderr, 40))
 		}

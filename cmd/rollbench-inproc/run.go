@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,11 +10,13 @@ import (
 	"path/filepath"
 
 	"github.com/rollbench/rollbench/internal/engine"
+	"github.com/rollbench/rollbench/internal/enginelog"
 	"github.com/rollbench/rollbench/internal/profile"
 	"github.com/rollbench/rollbench/internal/progress"
 	"github.com/rollbench/rollbench/internal/report"
 	"github.com/rollbench/rollbench/internal/result"
 	runner "github.com/rollbench/rollbench/internal/run"
+	"github.com/rollbench/rollbench/internal/sys"
 	"github.com/rollbench/rollbench/python"
 	"github.com/rollbench/rollbench/workload"
 )
@@ -25,6 +28,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err := cmd.Validate(); err != nil {
 		return err
+	}
+	if p, ok := cmd.(preflighted); ok {
+		if err := p.checkBeforeLoading(os.LookupEnv); err != nil {
+			return err
+		}
 	}
 	err = cmd.run(ctx, stdout)
 	if v, ok := cmd.(interface{ showTracebacks() bool }); ok && v.showTracebacks() {
@@ -76,6 +84,10 @@ type experiment struct {
 	Online *runner.OnlineOptions `json:"online,omitempty"`
 	// Profile, when set, adds a profiled pass after the measured one.
 	Profile *profile.Plan `json:"profile,omitempty"`
+	// Log is the engine log: where the process's standard output and
+	// error go (a matrix's experiment process is started with them
+	// there), empty when they are rollbench's own.
+	Log string `json:"log,omitempty"`
 }
 
 func (o *offlineOptions) run(ctx context.Context, stdout io.Writer) error {
@@ -88,25 +100,106 @@ func (o *onlineOptions) run(ctx context.Context, stdout io.Writer) error {
 	return runSingle(ctx, o.python, o.outputDir, o.experiment(), stdout)
 }
 
-// runSingle runs one experiment from this process and prints its summary.
+// runSingle runs one experiment from this process, holding its name in
+// outputDir, saves its result and prints its summary.
 func runSingle(ctx context.Context, python, outputDir string, x experiment, stdout io.Writer) error {
-	path := filepath.Join(outputDir, x.Name+".json")
-	res, err := runAndSave(ctx, nil, python, x, path)
-	// The summary follows the last phase's line, not the middle of it.
-	progress.From(ctx).Close()
+	lock, err := result.Acquire(outputDir, x.Name)
 	if err != nil {
-		if res != nil {
-			if measured(res) {
-				// The measurement stands; its profile failed.
-				if err := report.Console(stdout, res, path); err != nil {
-					return err
-				}
-			}
-			return fmt.Errorf("%w (result saved to %s)", err, path)
-		}
 		return err
 	}
-	return report.Console(stdout, res, path)
+	defer lock.Release()
+	// After the lock: a run refused for the name leaves its holder's log.
+	if err := toEngineLog(x.Log); err != nil {
+		return err
+	}
+	res, runErr := runExperiment(ctx, nil, python, x)
+	if res == nil {
+		return logged(fmt.Errorf("%w%s", runErr, logNote(x.Log)), x.Log)
+	}
+	path, saveErr := result.Save(outputDir, x.Name, res, stdout)
+	// The summary follows the last phase's line, not the middle of it.
+	progress.From(ctx).Close()
+	if measured(res) {
+		// The measurement stands, whatever became of its profile or of
+		// its file.
+		if err := report.Console(stdout, res, shownPath(path)); err != nil {
+			return errors.Join(runErr, saveErr, err)
+		}
+	}
+	return afterSave(runErr, saveErr, path, x.Log)
+}
+
+// shownPath is where the console says a result saved at path is: path, or
+// standard output when result.Save printed it there.
+func shownPath(path string) string { return cmp.Or(path, "on standard output, above") }
+
+// afterSave is the error of a run whose result result.Save saved at path:
+// the run's, saying where its result and its engine log are, and the
+// save's own.
+func afterSave(runErr, saveErr error, path, log string) error {
+	switch {
+	case runErr == nil:
+		return saveErr
+	case saveErr == nil:
+		return logged(fmt.Errorf("%w (result saved to %s%s)", runErr, path, logNote(log)), log)
+	}
+	return logged(errors.Join(fmt.Errorf("%w%s", runErr, logNote(log)), saveErr), log)
+}
+
+// toEngineLog sends this process's standard output and error, and so the
+// engine's, to the log file at path, unless path is empty: rollbench's own
+// lines go to what main kept of them.
+func toEngineLog(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("engine log: %w", err)
+	}
+	return sys.RedirectOutput(path)
+}
+
+// engineLogged is a run's failure whose details are in the engine log: main
+// shows the log's last lines after the error line.
+type engineLogged struct {
+	err error
+	log string
+}
+
+func (e engineLogged) Error() string { return e.err.Error() }
+func (e engineLogged) Unwrap() error { return e.err }
+
+// logged marks err as detailed in the engine log at path, when there are
+// both.
+func logged(err error, path string) error {
+	if err == nil || path == "" {
+		return err
+	}
+	return engineLogged{err, path}
+}
+
+// logNote says where the engine log is, for an error line.
+func logNote(path string) string {
+	if path == "" {
+		return ""
+	}
+	return fmt.Sprintf("; engine log %s", path)
+}
+
+// explained adds to a failure the root cause that the engine log at path
+// shows, in the error and in the result's record of it.
+func explained(err error, h *result.Header, path string) error {
+	if err == nil || path == "" {
+		return err
+	}
+	c, ok := enginelog.Explain(err.Error(), path)
+	if !ok {
+		return err
+	}
+	if h.Error != "" {
+		h.Error += ": " + c.String()
+	}
+	return fmt.Errorf("%w: %s", err, c)
 }
 
 // measured reports whether a result's measurement succeeded, whatever
@@ -133,12 +226,13 @@ func (x experiment) engineCoreInProcess() bool {
 	return false
 }
 
-// runAndSave runs one experiment with the python exe, on the built-in model
-// where it names no model, and saves its result, failed or not, at path: a
-// *result.Offline or a *result.Online. An offline experiment runs in the
-// embedded interpreter in, started here when nil; an online one embeds none
-// and starts its server with the engine's environment.
-func runAndSave(ctx context.Context, in *interpreter, exe string, x experiment, path string) (any, error) {
+// runExperiment runs one experiment with the python exe, on the built-in
+// model where it names no model, and returns its result, failed or not: a
+// *result.Offline or a *result.Online, nil when it did not start. An offline
+// experiment runs in the embedded interpreter in, started here when nil; an
+// online one embeds none and starts its server with the engine's
+// environment.
+func runExperiment(ctx context.Context, in *interpreter, exe string, x experiment) (any, error) {
 	if x.Online == nil && in == nil {
 		var err error
 		if in, err = startInterpreter(exe, x.engineCoreInProcess()); err != nil {
@@ -157,8 +251,6 @@ func runAndSave(ctx context.Context, in *interpreter, exe string, x experiment, 
 		}
 		x.Spec.Engine.Model = model
 	}
-	var res any
-	var runErr error
 	if x.Online != nil {
 		// vllm serve, a child, inherits what an engine needs.
 		for k, v := range engineEnv(os.LookupEnv, x.engineCoreInProcess()) {
@@ -166,22 +258,19 @@ func runAndSave(ctx context.Context, in *interpreter, exe string, x experiment, 
 				return nil, fmt.Errorf("environment: %w", err)
 			}
 		}
-		r, err := runner.Online(ctx, py, runner.OnlineExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Options: *x.Online})
+		r, err := runner.Online(ctx, py, runner.OnlineExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Options: *x.Online, Log: x.Log})
 		if r == nil {
 			return nil, err
 		}
-		r.Rollbench, res, runErr = version, r, err
-	} else {
-		r, err := runOffline(ctx, in, x)
-		if r == nil {
-			return nil, err
-		}
-		r.Rollbench, res, runErr = version, r, err
+		r.Rollbench = version
+		return r, explained(err, &r.Header, x.Log)
 	}
-	if err := result.Write(path, res); err != nil {
-		return nil, errors.Join(runErr, err)
+	r, err := runOffline(ctx, in, x)
+	if r == nil {
+		return nil, err
 	}
-	return res, runErr
+	r.Rollbench, r.Log = version, x.Log
+	return r, explained(err, &r.Header, x.Log)
 }
 
 // prepare installs the Python package the binary ships, for exe to import
@@ -207,6 +296,11 @@ func engineEnv(lookup func(string) (string, bool), engineCoreInProcess bool) map
 		// The engine's log goes to stderr, so stdout carries only
 		// rollbench's own summary.
 		"VLLM_LOGGING_STREAM": "ext://sys.stderr",
+		// vLLM names its processes with setproctitle, which by default
+		// writes the title over the environment block: the processes'
+		// inherited markers would vanish from /proc/PID/environ, where the
+		// supervision finds what rollbench started.
+		"SPT_NOENV": "1",
 	}
 	if engineCoreInProcess {
 		defaults[multiprocessingKey] = "0"

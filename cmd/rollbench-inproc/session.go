@@ -4,7 +4,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"io"
 	"path/filepath"
 	"strings"
@@ -18,7 +18,19 @@ import (
 
 func (o *sessionOptions) run(ctx context.Context, stdout io.Writer) error {
 	r := o.offline
-	plan := r.profile.plan
+	r.named()
+	plan := forExperiment(r.profile.plan, r.name)
+	// Beside the traces, not among the measured results that summaries read.
+	name := strings.TrimSuffix(filepath.Base(o.file), filepath.Ext(o.file)) + ".session"
+	lock, err := result.Acquire(plan.Dir, name)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	log := r.engineLogPath(r.name)
+	if err := toEngineLog(log); err != nil {
+		return err
+	}
 	in, err := startInterpreter(r.python, plan.EngineCoreInProcess)
 	if err != nil {
 		return err
@@ -32,24 +44,15 @@ func (o *sessionOptions) run(ctx context.Context, stdout io.Writer) error {
 		if r.spec.Engine.Model, err = engine.EnsureTinyModel(ctx, py, cacheDir(), r.spec.Engine.Quant); err != nil {
 			return err
 		}
-		r.modelName = "tiny"
 	}
-	r.named()
 	abs, _ := filepath.Abs(o.file)
-	plan = forExperiment(plan, r.name)
 	res, runErr := runner.Session(ctx, in, runner.OfflineExperiment{Name: r.name, ModelName: r.modelName, Spec: r.spec, Profile: plan}, abs)
-	res.Rollbench = version
-	// Beside the traces, not among the measured results that summaries read.
-	path := filepath.Join(plan.Dir, strings.TrimSuffix(filepath.Base(o.file), filepath.Ext(o.file))+".session.json")
-	if err := result.Write(path, res); err != nil {
-		return err
-	}
+	res.Rollbench, res.Log = version, log
+	runErr = explained(runErr, &res.Header, log)
+	path, saveErr := result.Save(plan.Dir, name, res, stdout)
 	progress.From(ctx).Close()
-	if err := report.ConsoleSession(stdout, res, o.file, path); err != nil {
-		return err
+	if err := report.ConsoleSession(stdout, res, o.file, shownPath(path)); err != nil {
+		return errors.Join(runErr, saveErr, err)
 	}
-	if runErr != nil {
-		return fmt.Errorf("%w (result saved to %s)", runErr, path)
-	}
-	return nil
+	return afterSave(runErr, saveErr, path, log)
 }

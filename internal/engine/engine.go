@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rollbench/rollbench/internal/progress"
 	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/workload"
@@ -19,10 +20,19 @@ type Engine struct {
 }
 
 // Open imports vllm and constructs LLM(**kwargs). kwargs are vLLM's own
-// engine argument names.
+// engine argument names. First rollbench.fastexit spares this interpreter
+// and the processes the engine spawns the walk of their whole heap at
+// exit: about 2 s apiece, the engine's two of them in Close.
 func Open(ctx context.Context, in *pyembed.Interpreter, kwargs map[string]any) (*Engine, error) {
 	e := &Engine{in: in}
 	err := in.Do(ctx, func(s *pyembed.Scope) error {
+		fastexit, err := s.Import("rollbench.fastexit")
+		if err != nil {
+			return err
+		}
+		if _, err := fastexit.CallMethod("install", nil, nil); err != nil {
+			return fmt.Errorf("rollbench.fastexit.install: %w", err)
+		}
 		vllm, err := s.Import("vllm")
 		if err != nil {
 			return err
@@ -83,6 +93,10 @@ type Generation struct {
 	// Elapsed is LLM.generate alone, on Go's monotonic clock.
 	Elapsed  time.Duration
 	Requests []metrics.Request
+	// SampleHook is true when LLM.generate reported its finished samples
+	// to the progress display (use_tqdm, see sampleHook); false, it was
+	// called with use_tqdm=False.
+	SampleHook bool
 }
 
 // Generate submits every prompt with sp in a single LLM.generate call, as
@@ -126,6 +140,16 @@ func (e *Engine) generate(ctx context.Context, prompts [][]int, params []workloa
 		}
 		args := []any{promptList, paramArg}
 		kwargs := pyembed.Kwargs{"use_tqdm": false}
+		// Only a terminal shows the count: elsewhere the call is exactly
+		// the one without it.
+		if show := progress.From(ctx); show.Live() {
+			hook, err := startSampleHook(s, show, samples(prompts, params))
+			if err != nil {
+				return err
+			}
+			defer hook.stop()
+			kwargs["use_tqdm"], g.SampleHook = hook.counter, true
+		}
 		g.Build = time.Since(buildStart)
 
 		t0, err := callFloat(clock)

@@ -67,6 +67,10 @@ func ForStderr(f *os.File, prog string) *Display {
 	return d
 }
 
+// Live reports whether d redraws a terminal's status line: only then is a
+// running count shown, and worth what reporting it costs.
+func (d *Display) Live() bool { return d != nil && d.live }
+
 // Phase starts a phase; detail, when not empty, says what it works on.
 func (d *Display) Phase(name, detail string) {
 	if d == nil {

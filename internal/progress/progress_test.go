@@ -57,6 +57,9 @@ func TestLive(t *testing.T) {
 
 func TestNilAndContext(t *testing.T) {
 	var d *Display
+	if d.Live() || New(&bytes.Buffer{}, "p", false).Live() || !New(&bytes.Buffer{}, "p", true).Live() {
+		t.Error("only a live display is live")
+	}
 	d.Phase(Load, "")
 	d.Samples(1, 2)
 	d.Clear()

@@ -15,17 +15,18 @@ import (
 
 // Console writes the short summary rollbench prints after a run: what ran,
 // its headline figures, its warnings, its profiled pass and where its result
-// is. res is the *result.Offline or *result.Online saved at path.
+// and its engine log are. res is the *result.Offline or *result.Online
+// saved at path.
 func Console(w io.Writer, res any, path string) error {
 	var b strings.Builder
 	switch r := res.(type) {
 	case *result.Offline:
 		consoleOffline(&b, r)
-		consoleTail(&b, r.Warnings, path)
+		consoleTail(&b, r.Warnings, path, r.Log)
 		consoleProfile(&b, r.Profile)
 	case *result.Online:
 		consoleOnline(&b, r)
-		consoleTail(&b, slices.Concat(r.Warnings, r.Metrics.Notes), path)
+		consoleTail(&b, slices.Concat(r.Warnings, r.Metrics.Notes), path, r.ServerLog)
 		consoleProfile(&b, r.Profile)
 	default:
 		return fmt.Errorf("console summary of a %T: want *result.Offline or *result.Online", res)
@@ -41,7 +42,7 @@ func ConsoleSession(w io.Writer, s *result.Session, sessionFile, path string) er
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: profiling session %s on %s\n", s.Name, sessionFile, s.Environment.Platform)
 	consoleProfile(&b, s.Profile)
-	fmt.Fprintf(&b, "  result      %s\n", path)
+	consoleFiles(&b, path, s.Log)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -85,11 +86,20 @@ func consoleOnline(b *strings.Builder, r *result.Online) {
 	}
 }
 
-func consoleTail(b *strings.Builder, warnings []string, path string) {
+func consoleTail(b *strings.Builder, warnings []string, path, log string) {
 	for _, warn := range warnings {
 		fmt.Fprintf(b, "  warning     %s\n", warn)
 	}
+	consoleFiles(b, path, log)
+}
+
+// consoleFiles names the result and, unless it was shown live, the engine
+// log.
+func consoleFiles(b *strings.Builder, path, log string) {
 	fmt.Fprintf(b, "  result      %s\n", path)
+	if log != "" {
+		fmt.Fprintf(b, "  engine log  %s\n", log)
+	}
 }
 
 func finishReasons(m map[string]int) string {

@@ -324,17 +324,22 @@ func speedupCell(sp Speedup) string {
 	case sp.Direction() == -1:
 		s += " v"
 	}
-	switch iv := sp.Interval; {
-	case iv == nil:
-	case iv.Low == nil || iv.High == nil:
-		s += " [unbounded] p=" + metrics.PValue(iv.P)
-	default:
-		s += fmt.Sprintf(" [%.2f, %.2f] p=%s", *iv.Low, *iv.High, metrics.PValue(iv.P))
+	if iv := sp.Interval; iv != nil {
+		s += " " + intervalText(iv) + " p=" + metrics.PValue(iv.P)
 	}
 	if sp.Metric == MetricTotal {
 		s += " " + totalMark
 	}
 	return s
+}
+
+// intervalText prints a speedup's 95% interval as [0.95, 1.21], or
+// [unbounded].
+func intervalText(iv *metrics.Ratio) string {
+	if iv.Low == nil || iv.High == nil {
+		return "[unbounded]"
+	}
+	return fmt.Sprintf("[%.2f, %.2f]", *iv.Low, *iv.High)
 }
 
 // withInterval adds to a figure cell its 95% interval's half width as a

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rollbench/rollbench/internal/result"
 	"github.com/rollbench/rollbench/metrics"
 )
 
@@ -109,8 +110,9 @@ type Problem struct {
 // Load reads every result file in dir. Files that end in .json but cannot
 // be read, parsed or recognised become problems and the others are still
 // read; files not ending in .json, names starting with "." (temporary
-// files) and summary.* (this package's own output) are passed over. err is
-// only for a folder that cannot be listed.
+// files) and summary.* (this package's own output) are passed over. Of a
+// run's NAME.json and NAME.failed.json (see result.Save) one row is kept:
+// the complete one. err is only for a folder that cannot be listed.
 func Load(dir string) (rows []Row, problems []Problem, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -130,7 +132,37 @@ func Load(dir string) (rows []Row, problems []Problem, err error) {
 		}
 		rows = append(rows, row)
 	}
-	return rows, problems, nil
+	return preferComplete(rows), problems, nil
+}
+
+// preferComplete keeps one row of a run that has both a NAME.json and a
+// NAME.failed.json: the complete one, else NAME.json, the newer.
+func preferComplete(rows []Row) []Row {
+	index := map[string]int{}
+	for i, r := range rows {
+		index[r.Source] = i
+	}
+	drop := map[int]bool{}
+	for i, r := range rows {
+		name, ok := strings.CutSuffix(r.Source, result.FailedExt)
+		if !ok {
+			continue
+		}
+		if j, ok := index[name+result.Ext]; ok {
+			if r.Status == StatusOK && rows[j].Status != StatusOK {
+				drop[j] = true
+			} else {
+				drop[i] = true
+			}
+		}
+	}
+	var kept []Row
+	for i, r := range rows {
+		if !drop[i] {
+			kept = append(kept, r)
+		}
+	}
+	return kept
 }
 
 func readFile(file string) (Row, error) {

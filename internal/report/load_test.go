@@ -243,3 +243,55 @@ func FuzzLoadFile(f *testing.F) {
 		}
 	})
 }
+
+// TestLoadPrefersComplete checks that of a run's NAME.json and
+// NAME.failed.json one row is summarized: the complete one.
+func TestLoadPrefersComplete(t *testing.T) {
+	const (
+		ok     = `{"schema": "rollbench.offline/1", "name": "m_bf16", "status": "ok", "spec": {"engine": {"quant": "bf16"}}, "throughput": {"output_tokens_per_second": 10}}`
+		failed = `{"schema": "rollbench.offline/1", "name": "m_bf16", "status": "failed", "error": "interrupted by SIGINT", "spec": {"engine": {"quant": "bf16"}}}`
+	)
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  []string // source and status of each row
+		// problems counts the files not summarized.
+		problems int
+	}{
+		{"complete beside failed", map[string]string{"m_bf16.json": ok, "m_bf16.failed.json": failed}, []string{"m_bf16.json ok"}, 0},
+		{"failed alone", map[string]string{"m_bf16.failed.json": failed}, []string{"m_bf16.failed.json failed"}, 0},
+		{"both failed: NAME.json, the newer", map[string]string{"m_bf16.json": failed, "m_bf16.failed.json": failed}, []string{"m_bf16.json failed"}, 0},
+		{"complete only beside", map[string]string{"m_bf16.json": failed, "m_bf16.failed.json": ok}, []string{"m_bf16.failed.json ok"}, 0},
+		{"unreadable beside failed", map[string]string{"m_bf16.json": "{", "m_bf16.failed.json": failed}, []string{"m_bf16.failed.json failed"}, 1},
+		{"other runs untouched", map[string]string{"m_bf16.json": ok, "n_bf16.failed.json": strings.ReplaceAll(failed, "m_bf16", "n_bf16")},
+			[]string{"m_bf16.json ok", "n_bf16.failed.json failed"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, data := range tc.files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rows, problems, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range rows {
+				got = append(got, r.Source+" "+r.Status)
+			}
+			if !slices.Equal(got, tc.want) || len(problems) != tc.problems {
+				t.Errorf("rows %q, %d problems; want %q, %d", got, len(problems), tc.want, tc.problems)
+			}
+			// One row, so the summary notes no second result.
+			for _, e := range Build(rows, problems, nil).Rows {
+				for _, n := range e.Notes {
+					if strings.Contains(n, "results for") {
+						t.Errorf("note %q", n)
+					}
+				}
+			}
+		})
+	}
+}

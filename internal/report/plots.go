@@ -1,7 +1,10 @@
 // The plots draw a summary's pictures as PNG files from result files:
 // per experiment, the samples still running over time and the CDF of
 // sample completion times (from the result's timeline), and per folder the
-// speedups against BF16 with their 95% intervals.
+// speedups against BF16 with their 95% intervals. Every picture prints the
+// figures a reader looks for (a bar's value and interval, the median and
+// last finish times) and keeps headroom above its data, so that nothing
+// touches the frame.
 
 package report
 
@@ -10,21 +13,49 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// Size of every picture: 6 x 4 inches at the PNG renderer's 96 dpi, 576 x
-// 384 pixels.
+// Size of a picture: 7 x 4.5 inches at 144 dpi, 1008 x 648 pixels, sharp
+// on a high-density screen and with text still readable when scaled down.
+// The speedup chart is wider when its bars' labels need it.
 const (
-	Width  = 6 * vg.Inch
-	Height = 4 * vg.Inch
+	Width  = 7 * vg.Inch
+	Height = 4.5 * vg.Inch
+	DPI    = 144
+)
+
+// Font sizes in points, and the white margin around every picture.
+const (
+	titleSize = 15
+	labelSize = 13
+	tickSize  = 12
+	valueSize = 12
+	margin    = 0.15 * vg.Inch
+)
+
+// Room left free around the data: above the curves' highest value (for
+// their labels) and right of their last point, as shares of the range.
+const (
+	headroom = 0.15
+	tailroom = 0.06
+)
+
+var (
+	barColor  = color.RGBA{R: 90, G: 140, B: 210, A: 255}
+	gridColor = color.Gray{Y: 215}
 )
 
 // Timeline is the part of a result's timeline the pictures need.
@@ -84,98 +115,380 @@ func (t *Timeline) runningPoints() plotter.XYs {
 	return xys
 }
 
-// PlotRunning draws the samples still running over time into a PNG at path.
-func PlotRunning(path, title string, t *Timeline) error {
-	return steps(path, title+": samples still running", "time since submission (s)", "samples running",
-		t.runningPoints(), color.RGBA{B: 200, A: 255}, 0)
-}
-
-// cdfPoints is the step curve of the share of samples done by each time.
+// cdfPoints is the step curve of the percentage of samples done by each
+// time.
 func (t *Timeline) cdfPoints() plotter.XYs {
 	fs := t.finishTimes()
 	xys := plotter.XYs{{X: 0, Y: 0}}
 	for i, f := range fs {
-		xys = append(xys, plotter.XY{X: f, Y: float64(i+1) / float64(len(fs))})
+		xys = append(xys, plotter.XY{X: f, Y: 100 * float64(i+1) / float64(len(fs))})
 	}
 	return xys
 }
 
-// PlotCDF draws the share of samples finished by each time into a PNG at path.
-func PlotCDF(path, title string, t *Timeline) error {
-	return steps(path, title+": completion-time CDF", "sample finish time (s)", "share of samples done",
-		t.cdfPoints(), color.RGBA{R: 200, A: 255}, 1)
+// runningPlot draws the samples still running over time.
+func runningPlot(title string, t *Timeline) (*plot.Plot, error) {
+	xys := t.runningPoints()
+	top := 0.0
+	for _, xy := range xys {
+		top = max(top, xy.Y)
+	}
+	p := newPlot(title+": samples still running", "time since submission (s)",
+		fmt.Sprintf("samples running (of %d)", len(t.Samples)), true)
+	p.Y.Tick.Marker = niceTicks{integer: true}
+	p.Y.Max = math.Max(top, 1) * (1 + headroom)
+	last := t.finishTimes()[len(t.Samples)-1]
+	c := color.RGBA{B: 200, A: 255}
+	// The last finish as a line, labelled above the curve's top, where
+	// nothing else is drawn.
+	end, err := plotter.NewLine(plotter.XYs{{X: last, Y: 0}, {X: last, Y: top}})
+	if err != nil {
+		return nil, err
+	}
+	end.Color, end.Dashes = c, []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(end)
+	marks := []mark{{X: last, Y: top, Text: fmt.Sprintf("last done %s s", seconds(last)), XAlign: draw.XRight, YAlign: draw.YBottom}}
+	return p, steps(p, xys, c, marks)
 }
 
-// steps draws one step curve over a grid into a PNG at path; yMax 0 lets
-// the axis fit the data.
-func steps(path, title, xLabel, yLabel string, xys plotter.XYs, c color.Color, yMax float64) error {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = xLabel
-	p.Y.Label.Text = yLabel
-	p.Y.Min = 0
-	if yMax > 0 {
-		p.Y.Max = yMax
+// cdfPlot draws the share of samples finished by each time.
+func cdfPlot(title string, t *Timeline) (*plot.Plot, error) {
+	p := newPlot(title+": completion-time CDF", "sample finish time (s)", "samples finished (%)", true)
+	p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 25, Label: "25"},
+		{Value: 50, Label: "50"}, {Value: 75, Label: "75"}, {Value: 100, Label: "100"}}
+	p.Y.Max = 100 * (1 + headroom)
+	fs := t.finishTimes()
+	// The median as the nearest rank: the time by which half the samples
+	// are done, a point of the curve.
+	mid, last := fs[(len(fs)-1)/2], fs[len(fs)-1]
+	// A rising curve leaves free the space below and right of each of its
+	// points, and above and left: the median's label goes right when
+	// there is room (when samples finish together, as in sync mode, the
+	// median is the last finish), the last finish's above.
+	median := mark{X: mid, Y: 100 * float64((len(fs)-1)/2+1) / float64(len(fs)), Text: fmt.Sprintf("median %s s", seconds(mid)),
+		Dot: true, XAlign: draw.XLeft, YAlign: draw.YTop}
+	if mid > last/2 {
+		median.XAlign, median.YAlign = draw.XRight, draw.YBottom
 	}
+	marks := []mark{median,
+		{X: last, Y: 100, Text: fmt.Sprintf("all done %s s", seconds(last)), Dot: true, XAlign: draw.XRight, YAlign: draw.YBottom}}
+	return p, steps(p, t.cdfPoints(), color.RGBA{R: 200, A: 255}, marks)
+}
+
+// mark is a label at a point of a curve (with a dot when Dot), beside it
+// on the side its alignment says: XLeft puts the text to the right of the
+// point, YTop below it.
+type mark struct {
+	X, Y   float64
+	Text   string
+	Dot    bool
+	XAlign draw.XAlignment
+	YAlign draw.YAlignment
+}
+
+// steps adds a step curve and its marks to p, with the X axis from 0 to
+// past the last point.
+func steps(p *plot.Plot, xys plotter.XYs, c color.Color, marks []mark) error {
+	p.Y.Min, p.X.Min = 0, 0
+	end := 0.0
+	for _, xy := range xys {
+		end = max(end, xy.X)
+	}
+	if end <= 0 {
+		end = 1
+	}
+	p.X.Max = end * (1 + tailroom)
+	p.X.Tick.Marker = niceTicks{}
 	line, err := plotter.NewLine(xys)
 	if err != nil {
 		return err
 	}
 	line.StepStyle = plotter.PostStep
-	line.Width = vg.Points(1.5)
+	line.Width = vg.Points(2)
 	line.Color = c
-	p.Add(line, plotter.NewGrid())
-	return p.Save(Width, Height, path)
+	p.Add(line)
+	for _, m := range marks {
+		at := plotter.XYs{{X: m.X, Y: m.Y}}
+		if m.Dot {
+			dot, err := plotter.NewScatter(at)
+			if err != nil {
+				return err
+			}
+			dot.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(3.5), Shape: draw.CircleGlyph{}}
+			p.Add(dot)
+		}
+		label, err := valueLabels(at, []string{m.Text})
+		if err != nil {
+			return err
+		}
+		label.TextStyle[0].XAlign, label.TextStyle[0].YAlign = m.XAlign, m.YAlign
+		// Away from the point by a few points, on the label's side.
+		label.Offset = vg.Point{X: vg.Points(6 * (1 + 2*float64(m.XAlign))), Y: vg.Points(4 * (1 + 2*float64(m.YAlign)))}
+		p.Add(label)
+	}
+	return nil
 }
 
 // Bar is one speedup: its label, ratio and 95% interval (Low = High =
-// Ratio without a bounded one).
+// Ratio without a bounded one), and the text printed above it.
 type Bar struct {
 	Label            string
 	Ratio, Low, High float64
+	Value            string
 }
 
-// errorBars are the bars' intervals as plotter's error bars.
-type errorBars []Bar
+// barOf is the bar of a row with a speedup: labelled model over quant,
+// its value the ratio (~ when not significant) over its interval, and the
+// metric when it is not output tok/s.
+func barOf(e Entry) Bar {
+	sp := e.Speedup
+	b := Bar{Label: e.Model + "\n" + e.Quant, Ratio: *sp.Ratio, Low: *sp.Ratio, High: *sp.Ratio}
+	b.Value = fmt.Sprintf("%.2fx", *sp.Ratio)
+	if iv := sp.Interval; iv != nil {
+		if !iv.Significant {
+			b.Value += " ~"
+		}
+		b.Value += "\n" + intervalText(iv)
+		if iv.Low != nil && iv.High != nil {
+			b.Low, b.High = *iv.Low, *iv.High
+		}
+	}
+	if sp.Metric == MetricTotal {
+		b.Value += "\non total tok/s"
+	}
+	return b
+}
 
-func (b errorBars) Len() int                    { return len(b) }
-func (b errorBars) XY(i int) (float64, float64) { return float64(i), b[i].Ratio }
-func (b errorBars) YError(i int) (float64, float64) {
-	return b[i].Ratio - b[i].Low, b[i].High - b[i].Ratio
+// whiskers are the bounded intervals of bars, at the bars' positions, as
+// plotter's error bars.
+type whiskers []struct {
+	x float64
+	Bar
+}
+
+func (w whiskers) Len() int                    { return len(w) }
+func (w whiskers) XY(i int) (float64, float64) { return w[i].x, w[i].Ratio }
+func (w whiskers) YError(i int) (float64, float64) {
+	return w[i].Ratio - w[i].Low, w[i].High - w[i].Ratio
 }
 
 // PlotSpeedups draws the bars, with a line at 1 (as fast as BF16), into a PNG
 // at path.
 func PlotSpeedups(path string, bars []Bar) error {
-	if len(bars) == 0 {
-		return errors.New("no speedups to draw")
+	p, w, err := speedupPlot(bars)
+	if err != nil {
+		return err
 	}
-	p := plot.New()
-	p.Title.Text = "speedup vs bf16 (output tok/s), 95% intervals"
-	p.Y.Label.Text = "speedup (x)"
+	return savePNG(p, w, path)
+}
+
+// speedupPlot is the bar chart of the speedups and the width it needs.
+func speedupPlot(bars []Bar) (*plot.Plot, vg.Length, error) {
+	if len(bars) == 0 {
+		return nil, 0, errors.New("no speedups to draw")
+	}
+	p := newPlot("speedup vs bf16 (output tok/s), with 95% intervals", "", "speedup vs bf16 (x)", false)
 	values := make(plotter.Values, len(bars))
 	labels := make([]string, len(bars))
+	tops := make(plotter.XYs, len(bars))
+	texts := make([]string, len(bars))
+	var ws whiskers
+	top := 1.0
 	for i, b := range bars {
-		values[i], labels[i] = b.Ratio, b.Label
+		values[i], labels[i], texts[i] = b.Ratio, b.Label, b.Value
+		tops[i] = plotter.XY{X: float64(i), Y: math.Max(b.Ratio, b.High)}
+		top = math.Max(top, tops[i].Y)
+		if b.Low < b.High {
+			ws = append(ws, struct {
+				x float64
+				Bar
+			}{float64(i), b})
+		}
 	}
-	chart, err := plotter.NewBarChart(values, vg.Points(28))
+	chart, err := plotter.NewBarChart(values, vg.Points(36))
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
-	chart.Color = color.RGBA{R: 90, G: 140, B: 210, A: 255}
+	chart.Color = barColor
 	chart.LineStyle.Width = 0
-	errs, err := plotter.NewYErrorBars(errorBars(bars))
+	// The line at 1 first, so that bars and labels are drawn over it.
+	one := plotter.NewFunction(func(float64) float64 { return 1 })
+	one.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+	one.Width = vg.Points(1)
+	p.Add(one, chart)
+	if len(ws) > 0 {
+		errs, err := plotter.NewYErrorBars(ws)
+		if err != nil {
+			return nil, 0, err
+		}
+		errs.LineStyle.Width = vg.Points(1.5)
+		errs.CapWidth = vg.Points(10)
+		p.Add(errs)
+	}
+	printed, err := valueLabels(tops, texts)
+	if err != nil {
+		return nil, 0, err
+	}
+	printed.Offset.Y = vg.Points(4)
+	// Every bar has a column as wide as its widest text, so that no two
+	// labels meet, and the line's label a column of its own right of them.
+	gap := vg.Points(16)
+	column := vg.Points(36) + gap
+	for i := range bars {
+		column = max(column, p.X.Tick.Label.Width(labels[i])+gap, printed.TextStyle[i].Width(texts[i])+gap)
+	}
+	const line = "bf16 = 1x"
+	// The axis runs from -0.6 to the last column's edge, then r columns
+	// more for the line's label. An inch is for the Y axis with its labels.
+	label := printed.TextStyle[0].Width(line) + gap
+	span := float64(len(bars)) + 0.1
+	avail := Width - 2*margin - vg.Inch
+	w, r := Width, 0.0
+	if need := vg.Length(span)*column + label; need > avail {
+		w += need - avail
+		r = float64(label / column)
+	} else {
+		// The columns widen to fill the picture; the label's must not.
+		r = float64(label) * span / float64(avail-label)
+	}
+	right := float64(len(bars)) - 0.5 + r
+	bf16, err := valueLabels(plotter.XYs{{X: right, Y: 1}}, []string{line})
+	if err != nil {
+		return nil, 0, err
+	}
+	bf16.TextStyle[0].XAlign = draw.XRight
+	bf16.Offset = vg.Point{X: -vg.Points(3), Y: vg.Points(6)}
+	p.Add(backed{printed}, backed{bf16})
+	p.NominalX(labels...)
+	p.X.Min, p.X.Max = -0.6, right
+	p.Y.Min = 0
+	p.Y.Tick.Marker = niceTicks{}
+	// Room above the tallest whisker for its two- or three-line label: a
+	// third of the range, which holds them at this height.
+	p.Y.Max = top * 1.35
+	return p, w, nil
+}
+
+// backed draws labels over white boxes, so that a line behind a label
+// does not cross its text.
+type backed struct{ *plotter.Labels }
+
+func (b backed) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	c.SetColor(color.White)
+	for i, l := range b.Labels.Labels {
+		at := vg.Point{X: trX(b.XYs[i].X), Y: trY(b.XYs[i].Y)}.Add(b.Offset)
+		c.Fill(b.TextStyle[i].Rectangle(l).Add(at).Path())
+	}
+	b.Labels.Plot(c, p)
+}
+
+// valueLabels are texts printed at points, centred above them.
+func valueLabels(at plotter.XYs, texts []string) (*plotter.Labels, error) {
+	l, err := plotter.NewLabels(plotter.XYLabels{XYs: at, Labels: texts})
+	if err != nil {
+		return nil, err
+	}
+	for i := range l.TextStyle {
+		l.TextStyle[i].Font = sans(valueSize)
+		l.TextStyle[i].XAlign = draw.XCenter
+	}
+	return l, nil
+}
+
+func sans(size vg.Length) font.Font {
+	return font.From(font.Font{Typeface: "Liberation", Variant: "Sans"}, size)
+}
+
+// newPlot is a plot with rollbench's fonts and sizes and a light grid,
+// with vertical lines only on a continuous X axis; an empty label draws
+// none.
+func newPlot(title, xLabel, yLabel string, continuousX bool) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font = sans(titleSize)
+	p.Title.Padding = vg.Points(10)
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = sans(labelSize)
+		a.Label.Padding = vg.Points(6)
+		a.Tick.Label.Font = sans(tickSize)
+	}
+	p.X.Label.Text, p.Y.Label.Text = xLabel, yLabel
+	g := plotter.NewGrid()
+	g.Horizontal.Color, g.Horizontal.Width = gridColor, vg.Points(0.75)
+	g.Vertical.Color, g.Vertical.Width = nil, vg.Points(0.75)
+	if continuousX {
+		g.Vertical.Color = gridColor
+	}
+	p.Add(g)
+	return p
+}
+
+// frame is the part of a canvas a plot draws on, inside the margin.
+func frame(c vg.CanvasSizer) draw.Canvas {
+	return draw.Crop(draw.New(c), margin, -margin, margin, -margin)
+}
+
+// render draws p at the picture height and width w.
+func render(p *plot.Plot, w vg.Length) *vgimg.Canvas {
+	c := vgimg.NewWith(vgimg.UseWH(w, Height), vgimg.UseDPI(DPI), vgimg.UseBackgroundColor(color.White))
+	p.Draw(frame(c))
+	return c
+}
+
+// savePNG draws p at the picture height and width w into a PNG file at path.
+func savePNG(p *plot.Plot, w vg.Length, path string) error {
+	c := render(p, w)
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	errs.LineStyle.Width = vg.Points(1.5)
-	one := plotter.NewFunction(func(float64) float64 { return 1 })
-	one.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	p.Add(plotter.NewGrid(), chart, errs, one)
-	p.NominalX(labels...)
-	p.X.Min, p.X.Max = -0.6, float64(len(bars))-0.4
-	p.Y.Min = 0
-	return p.Save(Width, Height, path)
+	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// niceTicks labels an axis at 1, 2, 2.5 or 5 times a power of ten, five or
+// six times over its range (whole numbers only when integer), with an
+// unlabelled tick between labels.
+type niceTicks struct{ integer bool }
+
+func (n niceTicks) Ticks(lo, hi float64) []plot.Tick {
+	// The smallest step that spans the range in at most six: the range is
+	// between 6 and 60 times mag, so 10 mag always does.
+	mag := math.Pow(10, math.Floor(math.Log10((hi-lo)/6)))
+	step := 10 * mag
+	for _, m := range []float64{1, 2, 2.5, 5} {
+		if (hi-lo)/(m*mag) <= 6 {
+			step = m * mag
+			break
+		}
+	}
+	if n.integer {
+		step = math.Max(1, math.Round(step))
+	}
+	// As many decimals as the step has, so that labels read alike.
+	decimals := 0
+	if s := strconv.FormatFloat(step, 'f', -1, 64); strings.Contains(s, ".") {
+		decimals = len(s) - strings.Index(s, ".") - 1
+	}
+	var ticks []plot.Tick
+	for i := math.Ceil(lo / step); i*step <= hi+step*1e-9; i++ {
+		v := i * step
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', decimals, 64)})
+		if minor := v + step/2; minor <= hi && (!n.integer || minor == math.Trunc(minor)) {
+			ticks = append(ticks, plot.Tick{Value: minor})
+		}
+	}
+	return ticks
+}
+
+// seconds prints a time with three significant digits, as the console's
+// timeline line does for short runs.
+func seconds(s float64) string {
+	return strconv.FormatFloat(s, 'g', 3, 64)
 }
 
 // WritePlots draws the pictures of a summarized folder into it and returns their
@@ -186,15 +499,10 @@ func WritePlots(dir string, s Summary) ([]string, error) {
 	var names []string
 	var bars []Bar
 	for _, e := range s.Rows {
-		sp := e.Speedup
-		if sp.Ratio == nil || e.Status != StatusOK {
+		if e.Speedup.Ratio == nil || e.Status != StatusOK {
 			continue
 		}
-		b := Bar{Label: e.Model + " " + e.Quant, Ratio: *sp.Ratio, Low: *sp.Ratio, High: *sp.Ratio}
-		if iv := sp.Interval; iv != nil && iv.Low != nil && iv.High != nil {
-			b.Low, b.High = *iv.Low, *iv.High
-		}
-		bars = append(bars, b)
+		bars = append(bars, barOf(e))
 	}
 	if len(bars) > 0 {
 		if err := PlotSpeedups(filepath.Join(dir, "speedup.png"), bars); err != nil {
@@ -217,9 +525,13 @@ func WritePlots(dir string, s Summary) ([]string, error) {
 		title := e.Model + " " + e.Quant
 		for _, d := range []struct {
 			suffix string
-			draw   func(string, string, *Timeline) error
-		}{{".running.png", PlotRunning}, {".cdf.png", PlotCDF}} {
-			if err := d.draw(filepath.Join(dir, stem+d.suffix), title, t); err != nil {
+			build  func(string, *Timeline) (*plot.Plot, error)
+		}{{".running.png", runningPlot}, {".cdf.png", cdfPlot}} {
+			p, err := d.build(title, t)
+			if err == nil {
+				err = savePNG(p, Width, filepath.Join(dir, stem+d.suffix))
+			}
+			if err != nil {
 				return names, fmt.Errorf("draw %s: %w", stem+d.suffix, err)
 			}
 			names = append(names, stem+d.suffix)

@@ -1,12 +1,25 @@
 package report
 
 import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"strings"
 	"testing"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/rollbench/rollbench/internal/golden"
+	"github.com/rollbench/rollbench/metrics"
 )
 
 // fixtures copies report's repeated results (two with a timeline, two
@@ -62,7 +75,7 @@ func checkPNG(t *testing.T, path string) {
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	if got, want := img.Bounds(), image.Rect(0, 0, 576, 384); got != want {
+	if got, want := img.Bounds(), image.Rect(0, 0, 1008, 648); got != want {
 		t.Errorf("%s is %v, want %v", path, got, want)
 	}
 	colors := map[[4]uint32]bool{}
@@ -96,7 +109,7 @@ func TestCurves(t *testing.T) {
 			t.Errorf("running point %d = %v, want %v", i, p, running[i])
 		}
 	}
-	cdf := []struct{ x, y float64 }{{0, 0}, {0.25, 1.0 / 3}, {0.5, 2.0 / 3}, {1, 1}}
+	cdf := []struct{ x, y float64 }{{0, 0}, {0.25, 100.0 / 3}, {0.5, 200.0 / 3}, {1, 100}}
 	for i, p := range tl.cdfPoints() {
 		if p.X != cdf[i].x || p.Y != cdf[i].y {
 			t.Errorf("CDF point %d = %v, want %v", i, p, cdf[i])
@@ -117,5 +130,202 @@ func TestNoTimeline(t *testing.T) {
 	tl, err := ReadTimeline(filepath.Join(dir, "tiny-b_bf16.json"))
 	if err != nil || tl != nil {
 		t.Errorf("ReadTimeline of a result without one = %v, %v", tl, err)
+	}
+}
+
+// plotCase is a picture as WritePlots draws it, from report's fixtures.
+type plotCase struct {
+	name  string
+	p     *plot.Plot
+	width vg.Length
+}
+
+// plotCases are the speedup charts of the repeated results (intervals,
+// one not significant), of the mixed ones (no intervals, one on total
+// tok/s) and of seven made-up bars, and both curves of a timeline with
+// recorded running counts, of one without and of samples that all finish
+// together.
+func plotCases(t *testing.T) []plotCase {
+	t.Helper()
+	var cases []plotCase
+	for _, dir := range []string{"repeated", "mixed"} {
+		rows, problems, err := Load(filepath.Join("testdata", dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bars []Bar
+		for _, e := range Build(rows, problems, nil).Rows {
+			if e.Speedup.Ratio != nil && e.Status == StatusOK {
+				bars = append(bars, barOf(e))
+			}
+		}
+		p, w, err := speedupPlot(bars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, plotCase{"speedup-" + dir, p, w})
+	}
+	// A wide chart: seven bars, the widest labels, an unbounded interval,
+	// a whisker far above its bar and a speedup on total tok/s.
+	f := func(v float64) *float64 { return &v }
+	var bars []Bar
+	for i, sp := range []Speedup{
+		{Ratio: f(1.08), Interval: &metrics.Ratio{Ratio: 1.08, Low: f(0.95), High: f(1.21)}},
+		{Ratio: f(2.41), Interval: &metrics.Ratio{Ratio: 2.41, Low: f(2.3), High: f(2.52), Significant: true}},
+		{Ratio: f(0.97), Interval: &metrics.Ratio{Ratio: 0.97}},
+		{Ratio: f(1.5), Interval: &metrics.Ratio{Ratio: 1.5, Low: f(0.2), High: f(3.9)}},
+		{Ratio: f(0.61), Metric: MetricTotal},
+		{Ratio: f(1)},
+		{Ratio: f(1.33), Interval: &metrics.Ratio{Ratio: 1.33, Low: f(1.01), High: f(1.7), Significant: true}, Metric: MetricTotal},
+	} {
+		bars = append(bars, barOf(Entry{Row: Row{Model: fmt.Sprintf("qwen3-30b-a3b-%d", i), Quant: "w8a16"}, Speedup: sp}))
+	}
+	p, w, err := speedupPlot(bars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases, plotCase{"speedup-wide", p, w})
+	curves := func(name, title string, tl *Timeline) {
+		for _, d := range []struct {
+			suffix string
+			build  func(string, *Timeline) (*plot.Plot, error)
+		}{{"running", runningPlot}, {"cdf", cdfPlot}} {
+			p, err := d.build(title, tl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cases = append(cases, plotCase{name + "." + d.suffix, p, Width})
+		}
+	}
+	for _, name := range []string{"tiny-a_bf16", "tiny-a_w8a8"} {
+		tl, err := ReadTimeline(filepath.Join("testdata", "repeated", name+".json"))
+		if err != nil || tl == nil {
+			t.Fatalf("timeline of %s: %v, %v", name, tl, err)
+		}
+		curves(name, strings.Replace(name, "_", " ", 1), tl)
+	}
+	// Sync mode with fixed lengths: every sample finishes at once.
+	tl := &Timeline{}
+	for range 8 {
+		tl.Samples = append(tl.Samples, struct {
+			FinishS float64 `json:"finish_s"`
+		}{0.143})
+	}
+	curves("together", "tiny bf16", tl)
+	return cases
+}
+
+// TestPlotText compares every text a picture shows (title, axis labels,
+// tick labels, printed values), with its size, against a golden file: the
+// picture drawn as SVG, where each is a text element.
+func TestPlotText(t *testing.T) {
+	for _, tc := range plotCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			c := vgsvg.New(tc.width, Height)
+			tc.p.Draw(frame(c))
+			var svg bytes.Buffer
+			if _, err := c.WriteTo(&svg); err != nil {
+				t.Fatal(err)
+			}
+			got, err := svgText(&svg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden.Check(t, filepath.Join("testdata", "plots", tc.name+".text.golden"), got, *update)
+		})
+	}
+}
+
+var fontSize = regexp.MustCompile(`font-size:([0-9.]+)px`)
+
+// svgText lists an SVG's text elements, one a line: the font size in
+// points, then the text.
+func svgText(r io.Reader) ([]byte, error) {
+	var b bytes.Buffer
+	d := xml.NewDecoder(r)
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return b.Bytes(), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		el, ok := tok.(xml.StartElement)
+		if !ok || el.Name.Local != "text" {
+			continue
+		}
+		size := "?"
+		for _, a := range el.Attr {
+			if m := fontSize.FindStringSubmatch(a.Value); a.Name.Local == "style" && m != nil {
+				size = m[1]
+			}
+		}
+		var content string
+		if err := d.DecodeElement(&content, &el); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&b, "%spt %s\n", size, content)
+	}
+}
+
+// TestPlotHeadroom checks that nothing touches the top of a picture's
+// plot area, where a clipped bar, whisker, label or curve would show,
+// nor, for the curves, its right edge: those bands hold only the white
+// background and the light grid.
+func TestPlotHeadroom(t *testing.T) {
+	for _, tc := range plotCases(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			c := render(tc.p, tc.width)
+			img := c.Image()
+			area := tc.p.DataCanvas(frame(c)).Rectangle
+			px := func(l vg.Length) int { return int(l.Points() * DPI / 72) }
+			h := img.Bounds().Dy()
+			x0, x1 := px(area.Min.X), px(area.Max.X)
+			y0, y1 := h-px(area.Max.Y), h-px(area.Min.Y)
+			if x1-x0 < img.Bounds().Dx()/2 || y1-y0 < h/2 {
+				t.Fatalf("plot area %v is less than half the picture %v", image.Rect(x0, y0, x1, y1), img.Bounds())
+			}
+			bands := map[string]image.Rectangle{"top": image.Rect(x0, y0, x1, y0+(y1-y0)/20)}
+			if !strings.HasPrefix(tc.name, "speedup") {
+				bands["right"] = image.Rect(x1-(x1-x0)/50, y0, x1, y1)
+			}
+			for name, band := range bands {
+				for y := band.Min.Y; y < band.Max.Y; y++ {
+					for x := band.Min.X; x < band.Max.X; x++ {
+						r, g, b, _ := img.At(x, y).RGBA()
+						if min(r, g, b)>>8 < uint32(gridColor.Y) {
+							t.Fatalf("%s band %v of the plot area is drawn on at (%d, %d): %v", name, band, x, y, img.At(x, y))
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestNiceTicks(t *testing.T) {
+	for _, tc := range []struct {
+		lo, hi  float64
+		integer bool
+		want    string
+	}{
+		{0, 1.37, false, "0.00 0.25 0.50 0.75 1.00 1.25"},
+		{0, 2.27, false, "0.0 0.5 1.0 1.5 2.0"},
+		{0, 1.6875, false, "0.0 0.5 1.0 1.5"},
+		{0, 130, false, "0 25 50 75 100 125"},
+		{0, 8.64, true, "0 2 4 6 8"},
+		{0, 3.45, true, "0 1 2 3"},
+		{0, 0.0012, false, "0.0000 0.0002 0.0004 0.0006 0.0008 0.0010 0.0012"},
+	} {
+		var labels []string
+		for _, tk := range (niceTicks{integer: tc.integer}).Ticks(tc.lo, tc.hi) {
+			if tk.Label != "" {
+				labels = append(labels, tk.Label)
+			}
+		}
+		if got := strings.Join(labels, " "); got != tc.want {
+			t.Errorf("ticks of [%v, %v] (integer %v) = %q, want %q", tc.lo, tc.hi, tc.integer, got, tc.want)
+		}
 	}
 }

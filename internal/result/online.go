@@ -23,9 +23,11 @@ type Online struct {
 	EngineKwargs map[string]any `json:"engine_kwargs"`
 	// ServerCommand is the exact command line the server ran.
 	ServerCommand []string `json:"server_command"`
-	ServerLog     string   `json:"server_log"`
-	Client        Client   `json:"client"`
-	Timings       struct {
+	// ServerLog is the engine log, where the server's output went (empty
+	// when it was shown live).
+	ServerLog string `json:"server_log"`
+	Client    Client `json:"client"`
+	Timings   struct {
 		ServerStart float64 `json:"server_start_s"`
 		Warmup      float64 `json:"warmup_s"`
 		Run         float64 `json:"run_s"`

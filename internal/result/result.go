@@ -4,7 +4,7 @@
 package result
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -54,14 +54,20 @@ func Started(schema, name, modelName string) Header {
 // Offline is the result of one in-process offline experiment.
 type Offline struct {
 	Header
-	// Log is the experiment's log file when it ran in a child process, and
-	// LogTail its last lines when it failed.
+	// Log is the engine log, where everything the engine printed went
+	// (empty when it was shown live), and LogTail its last lines when the
+	// experiment failed in a matrix.
 	Log     string   `json:"log,omitempty"`
 	LogTail []string `json:"log_tail,omitempty"`
 
 	Spec workload.Spec `json:"spec"`
 	// RolloutMode is how the step reached the engine: sync or async.
 	RolloutMode string `json:"rollout_mode"`
+	// ProgressHook is true when the measured LLM.generate (sync mode)
+	// reported its finished samples to rollbench's progress display, which
+	// it does only when the display is a terminal's; false, it ran with
+	// use_tqdm=False. Async mode counts in its own step loop.
+	ProgressHook bool `json:"progress_hook"`
 	// EngineKwargs are exactly the arguments LLM(...) was given.
 	EngineKwargs map[string]any    `json:"engine_kwargs"`
 	Sampling     workload.Sampling `json:"sampling_params"`
@@ -130,32 +136,35 @@ func (r *Offline) SetGeneration(tokens metrics.Tokens, elapsed time.Duration) {
 // Write stores v as indented JSON at path, atomically: a reader sees the old
 // file or the whole new one, never a part.
 func Write(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
+	data, err := encode(v)
 	if err != nil {
-		return fmt.Errorf("encode result: %w", err)
+		return err
 	}
+	return write(path, data)
+}
+
+// write stores data at path atomically, naming path in its errors.
+func write(path string, data []byte) error {
+	if err := writeAtomic(path, data); err != nil {
+		return fmt.Errorf("write result %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create result directory: %w", err)
+		return err
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
 	if err != nil {
-		return fmt.Errorf("write result: %w", err)
+		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write result: %w", err)
+	_, err = tmp.Write(data)
+	// The first error says what went wrong; Sync and Close run regardless.
+	if err = cmp.Or(err, tmp.Sync(), tmp.Close()); err != nil {
+		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write result: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write result: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write result: %w", err)
-	}
-	return nil
+	return os.Rename(tmp.Name(), path)
 }

@@ -63,7 +63,7 @@ func TestWriteIsAtomic(t *testing.T) {
 	}
 	blocker := filepath.Join(t.TempDir(), "file")
 	_ = os.WriteFile(blocker, nil, 0o644)
-	if err := Write(filepath.Join(blocker, "x.json"), 1); err == nil || !strings.Contains(err.Error(), "create result directory") {
+	if err := Write(filepath.Join(blocker, "x.json"), 1); err == nil || !strings.Contains(err.Error(), "write result "+filepath.Join(blocker, "x.json")+": mkdir "+blocker+": not a directory") {
 		t.Errorf("writing below a file: %v", err)
 	}
 }

@@ -14,7 +14,10 @@ const SessionSchema = "rollbench.profile-session/1"
 type Session struct {
 	Header
 	// SessionFile is the file the steps came from.
-	SessionFile  string          `json:"session_file"`
+	SessionFile string `json:"session_file"`
+	// Log is the engine log, where the engine's output went (empty when
+	// it was shown live).
+	Log          string          `json:"log,omitempty"`
 	Spec         workload.Spec   `json:"spec"`
 	EngineKwargs map[string]any  `json:"engine_kwargs"`
 	Environment  sys.Environment `json:"environment"`

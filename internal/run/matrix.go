@@ -66,7 +66,8 @@ type MatrixOutcome struct {
 
 // Matrix runs the plan in order. It returns when every entry has a result, or
 // when ctx ends (the running child is stopped first; later entries do not
-// run). Results go to OutputDir/NAME.json as each experiment finishes.
+// run). Results go to OutputDir as each experiment finishes, by
+// result.Save's rule; the caller holds their locks.
 func Matrix(ctx context.Context, o MatrixOptions, plan []Planned) (MatrixOutcome, error) {
 	var out MatrixOutcome
 	if err := os.MkdirAll(o.LogDir, 0o755); err != nil {
@@ -79,9 +80,8 @@ func Matrix(ctx context.Context, o MatrixOptions, plan []Planned) (MatrixOutcome
 			return out, context.Cause(ctx)
 		}
 		tag := fmt.Sprintf("[%d/%d] %s", i+1, len(plan), p.Name)
-		path := filepath.Join(o.OutputDir, p.Name+".json")
 		switch {
-		case o.Resume && complete(path):
+		case o.Resume && result.Complete(result.Path(o.OutputDir, p.Name)):
 			out.Resumed++
 			fmt.Fprintf(o.Progress, "%s: complete in an earlier run, kept\n", tag)
 			continue
@@ -94,8 +94,8 @@ func Matrix(ctx context.Context, o MatrixOptions, plan []Planned) (MatrixOutcome
 				out.Skipped++
 			}
 			fmt.Fprintf(o.Progress, "%s: %s: %s\n", tag, status, reason)
-			if err := result.Write(path, record(o, p, status, reason)); err != nil {
-				return out, err
+			if _, err := result.Save(o.OutputDir, p.Name, record(o, p, status, reason), o.Progress); err != nil {
+				return out, fmt.Errorf("%s: %w", p.Name, err)
 			}
 			continue
 		}
@@ -104,8 +104,10 @@ func Matrix(ctx context.Context, o MatrixOptions, plan []Planned) (MatrixOutcome
 		r, err := runOne(ctx, o, p)
 		took := time.Since(began)
 		ran = append(ran, took)
-		if werr := result.Write(path, r.raw); werr != nil {
-			return out, werr
+		// A result that cannot be saved is rescued; the next would fare
+		// no better, so the matrix stops.
+		if _, werr := result.Save(o.OutputDir, p.Name, r.raw, o.Progress); werr != nil {
+			return out, fmt.Errorf("%s: %w", p.Name, werr)
 		}
 		if r.Status == result.StatusOK {
 			out.OK++
@@ -139,16 +141,11 @@ func eta(start time.Time, ran []time.Duration, rest []Planned) string {
 	return fmt.Sprintf("elapsed %s, ETA %s", time.Since(start).Round(time.Second), eta.Round(time.Second))
 }
 
-func complete(path string) bool {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return false
-	}
-	var r struct{ Status string }
-	return json.Unmarshal(data, &r) == nil && r.Status == result.StatusOK
-}
+// LogPath is the engine log of the run named name in dir: what its engine
+// processes, and a matrix's experiment process, print.
+func LogPath(dir, name string) string { return filepath.Join(dir, name+".log") }
 
-func logPath(o MatrixOptions, p Planned) string { return filepath.Join(o.LogDir, p.Name+".log") }
+func logPath(o MatrixOptions, p Planned) string { return LogPath(o.LogDir, p.Name) }
 
 // record is a result for an experiment that produced none of its own.
 func record(o MatrixOptions, p Planned, status, reason string) *result.Offline {

@@ -216,6 +216,7 @@ func measuredPass(ctx context.Context, eng *engine.Engine, prompts [][]int, r *r
 		return nil
 	}
 	r.Timings.BuildRequests = s.gen.Build.Seconds()
+	r.ProgressHook = s.gen.SampleHook
 	if s.perSample {
 		// Every sample was a request of n 1, with its own length as
 		// max_tokens; max_tokens here is the longest.

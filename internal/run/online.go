@@ -34,7 +34,6 @@ type OnlineOptions struct {
 	ReadyTimeout time.Duration `json:"ready_timeout"`
 	// ServerArgs are passed to vllm serve as they are.
 	ServerArgs []string `json:"server_args,omitempty"`
-	LogDir     string   `json:"log_dir"`
 	// RequestsFile, when set, receives one JSON line per sample.
 	RequestsFile string `json:"requests_file,omitempty"`
 	// Profile, when set, starts the server with vLLM's profiler configured
@@ -48,6 +47,9 @@ type OnlineExperiment struct {
 	ModelName string        `json:"model_name"`
 	Spec      workload.Spec `json:"spec"`
 	Options   OnlineOptions `json:"online"`
+	// Log is where this process's standard output and error go, and so
+	// the server's, which inherits them; empty when they are a terminal's.
+	Log string `json:"log,omitempty"`
 }
 
 // stopGrace is how long the server may take to shut down, the teardown's
@@ -68,7 +70,7 @@ func Online(ctx context.Context, py engine.ChildPython, x OnlineExperiment) (*re
 		EngineKwargs: engine.Kwargs(x.Spec.Engine),
 		Client: result.Client{Mode: x.Options.Mode, MaxConcurrency: x.Options.MaxConcurrency, RequestRate: x.Options.RequestRate, IgnoreEOS: true,
 			Temperature: 1, TopP: 1, MaxTokens: x.Spec.Rollout.OutputLen},
-		ServerLog: filepath.Join(x.Options.LogDir, "server_"+x.Name+".log"),
+		ServerLog: x.Log,
 		Warnings:  []string{},
 	}
 	if p := x.Options.Profile; p != nil {
@@ -105,18 +107,18 @@ func runOnline(ctx context.Context, py engine.ChildPython, x OnlineExperiment, r
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(x.Options.LogDir, 0o755); err != nil {
-		return fmt.Errorf("log directory: %w", err)
-	}
 
-	progress.From(ctx).Phase(progress.Server, "vllm serve, log "+r.ServerLog)
+	detail := "vllm serve"
+	if r.ServerLog != "" {
+		detail += ", log " + r.ServerLog
+	}
+	progress.From(ctx).Phase(progress.Server, detail)
 	start := time.Now()
 	srv, err := server.Start(ctx, server.Config{
 		Python:       py.Exe,
 		Args:         r.EngineKwargs,
 		Extra:        x.Options.ServerArgs,
 		Port:         x.Options.Port,
-		Log:          r.ServerLog,
 		ReadyTimeout: x.Options.ReadyTimeout,
 	})
 	r.Timings.ServerStart = time.Since(start).Seconds()
@@ -174,8 +176,8 @@ func runOnline(ctx context.Context, py engine.ChildPython, x OnlineExperiment, r
 	// Requests fail the moment the server dies, a little before its exit
 	// is seen: after failures, wait that moment for it.
 	if dead := !srv.Alive() || r.Metrics.FailedRequests > 0 && srv.ExitsWithin(2*time.Second); dead {
-		return fmt.Errorf("vllm serve died during the run: %d of %d requests failed; see %s",
-			r.Metrics.FailedRequests, r.Metrics.Requests, r.ServerLog)
+		return fmt.Errorf("vllm serve died during the run: %d of %d requests failed",
+			r.Metrics.FailedRequests, r.Metrics.Requests)
 	}
 	after, err := srv.Counters(ctx)
 	if err != nil {

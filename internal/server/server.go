@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -33,8 +34,9 @@ type Config struct {
 	Host  string
 	// Port 0 picks a free one.
 	Port int
-	// Log receives the server's output.
-	Log string
+	// Output receives the server's output; nil is this process's
+	// standard error, which the caller may have pointed at a log file.
+	Output io.Writer
 	// ReadyTimeout bounds the wait for /health.
 	ReadyTimeout time.Duration
 }
@@ -44,7 +46,6 @@ type Server struct {
 	// URL is the base address, http://host:port.
 	URL    string
 	Argv   []string
-	log    string
 	cmd    *exec.Cmd
 	exited chan struct{}
 	err    error
@@ -95,8 +96,8 @@ func Flags(args map[string]any) (model string, flags []string, err error) {
 }
 
 // Start launches the server in a process group of its own and waits until
-// /health answers 200. On failure the server is stopped and the error
-// quotes the end of its log.
+// /health answers 200. On failure the server is stopped; why it failed is
+// in its output.
 func Start(ctx context.Context, c Config) (*Server, error) {
 	if c.Host == "" {
 		c.Host = "127.0.0.1"
@@ -115,30 +116,24 @@ func Start(ctx context.Context, c Config) (*Server, error) {
 	argv := append([]string{c.Python, "-m", "vllm.entrypoints.cli.main", "serve", model,
 		"--host", c.Host, "--port", strconv.Itoa(port)}, flags...)
 	argv = append(argv, c.Extra...)
-	logFile, err := os.Create(c.Log)
-	if err != nil {
-		return nil, fmt.Errorf("server log: %w", err)
-	}
-	defer logFile.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Stdout, cmd.Stderr = c.Output, c.Output
+	if c.Output == nil {
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
 	s := &Server{URL: fmt.Sprintf("http://%s", net.JoinHostPort(c.Host, strconv.Itoa(port))), Argv: argv,
-		log: c.Log, cmd: cmd, exited: make(chan struct{})}
+		cmd: cmd, exited: make(chan struct{})}
 	go func() {
 		s.err = cmd.Wait()
 		close(s.exited)
 	}()
 	if err := s.waitReady(ctx, c.ReadyTimeout); err != nil {
 		s.Stop(10 * time.Second)
-		if ctx.Err() != nil {
-			// Stopped: the log holds no cause.
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w\n%s", err, tail(c.Log))
+		return nil, err
 	}
 	return s, nil
 }
@@ -167,13 +162,13 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("vllm serve %s during start-up; the end of %s:", sys.Ended(s.err), s.log)
+			return fmt.Errorf("vllm serve %s during start-up", sys.Ended(s.err))
 		case <-ctx.Done():
 			return fmt.Errorf("vllm serve start-up: %w", context.Cause(ctx))
 		case <-time.After(500 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("vllm serve was not ready within %s; the end of %s:", timeout, s.log)
+			return fmt.Errorf("vllm serve was not ready within %s", timeout)
 		}
 	}
 }
@@ -211,9 +206,4 @@ func (s *Server) Stop(grace time.Duration) {
 	}
 	sys.KillGroup(pid, tree)
 	<-s.exited
-}
-
-// tail is the end of a log, indented, for error messages.
-func tail(path string) string {
-	return "    " + strings.Join(sys.TailLines(path, 15), "\n    ")
 }

@@ -43,15 +43,14 @@ func Processes() []Process {
 	return out
 }
 
-// parseStat reads the fields of /proc/PID/stat that Process holds.
+// parseStat reads the fields of /proc/PID/stat that Process holds:
+// exit_code is the 50th of statFields.
 func parseStat(s string) (Process, bool) {
-	// The name may hold spaces and parentheses; the fields after its
-	// closing parenthesis are "state ppid ...", exit_code the 50th.
 	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
 	if open < 0 || end < open {
 		return Process{}, false
 	}
-	fields := strings.Fields(s[end+1:])
+	fields := statFields([]byte(s))
 	if len(fields) < 2 || len(fields[0]) != 1 || !('A' <= fields[0][0] && fields[0][0] <= 'z') {
 		return Process{}, false
 	}
@@ -98,6 +97,19 @@ func Tree(pid int, procs []Process) []Process {
 		}
 	}
 	return out
+}
+
+// statFields splits the content of /proc/PID/stat after the command name,
+// from the state on ("state ppid ..."): the name may hold spaces and
+// parentheses, so it ends at the last closing parenthesis. It is nil for
+// anything else.
+func statFields(data []byte) []string {
+	s := string(data)
+	end := strings.LastIndexByte(s, ')')
+	if end < 0 {
+		return nil
+	}
+	return strings.Fields(s[end+1:])
 }
 
 // KillGroup kills process group pgid and every process in tree, a list of

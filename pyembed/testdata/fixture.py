@@ -65,3 +65,15 @@ def sleep(seconds: float) -> None:
     """A wait that only signal handlers end (PyErr_CheckSignals), none of
     which this interpreter has."""
     time.sleep(seconds)
+
+
+def write_until_full(fd: int, chunks: int) -> str:
+    """Writes chunks of 1 KiB to fd, a non-blocking pipe, until it refuses one."""
+    import os
+
+    try:
+        for _ in range(chunks):
+            os.write(fd, b"x" * 1024)
+    except BlockingIOError:
+        return "refused"
+    return "all written"
