@@ -16,6 +16,7 @@ import (
 
 	"github.com/rollbench/rollbench/internal/result"
 	runner "github.com/rollbench/rollbench/internal/run"
+	"github.com/rollbench/rollbench/internal/supervise"
 	"github.com/rollbench/rollbench/pyembed"
 )
 
@@ -40,9 +41,11 @@ func startInterpreter(exe string, engineCoreInProcess bool) (*pyembed.Interprete
 
 // finalize runs the interpreter's exit handlers, but gives up waiting on a
 // library thread that never ends: the process is exiting anyway, and an
-// interrupted run must end soon.
+// interrupted run must end soon. No engine process is left for them to
+// wait for.
 func finalize(in *pyembed.Interpreter) {
 	const finalizeLimit = 5 * time.Second
+	supervise.KillEngine()
 	done := make(chan struct{})
 	go func() {
 		_ = in.Close()

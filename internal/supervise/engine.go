@@ -151,6 +151,19 @@ func (w *EngineWatch) diedLocked(pid int, e *engineProc, reason string) {
 	go w.died(fmt.Errorf("%s (%s, pid %d) %s", role(e.title), e.title, pid, reason))
 }
 
+// KillEngine kills what is left of the engine's processes, this process's
+// descendants titled by vLLM: after a teardown there are none, but an
+// interrupted load leaves them to vLLM's clean-up, which the interrupt may
+// cut short, and the interpreter's finalization would wait for them
+// (multiprocessing joins its children at exit).
+func KillEngine() {
+	for _, p := range sys.Tree(os.Getpid(), sys.Processes()) {
+		if strings.HasPrefix(p.Name, enginePrefix) && p.State != 'Z' {
+			_ = syscall.Kill(p.PID, syscall.SIGKILL)
+		}
+	}
+}
+
 // title is the process's full title, which vLLM writes over its command
 // line; the kernel's name for it keeps 15 bytes.
 func title(p sys.Process) string {

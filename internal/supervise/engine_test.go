@@ -183,3 +183,15 @@ func kernelAtLeast(t *testing.T, major, minor int) bool {
 	_, _ = fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &maj, &mnr)
 	return maj > major || maj == major && mnr >= minor
 }
+
+func TestKillEngine(t *testing.T) {
+	core := titled(t, "VLLM::EngineCore", forever)
+	other := titled(t, "python", forever)
+	KillEngine()
+	if err := core.Wait(); !isKilled(err) {
+		t.Errorf("the engine core: %v, want killed", err)
+	}
+	if err := syscall.Kill(other.Process.Pid, 0); err != nil {
+		t.Errorf("a process that is not the engine's was killed: %v", err)
+	}
+}
