@@ -40,9 +40,11 @@ var ErrWedged = fmt.Errorf("the python interpreter is wedged: a call did not ret
 // When a call's context ends, the call is interrupted at once, again every
 // interruptAgain (library code may swallow a KeyboardInterrupt: vLLM's
 // zmq_socket_ctx does), with the interpreter thread kicked out of blocking
-// system calls every kickEvery, and given up GiveUp later.
+// system calls every kickEvery, and given up GiveUp later: time for vLLM
+// to clean up after an interrupted load (it gives its engine processes
+// 5 s to exit), and little enough that an interrupted run ends within 30 s.
 const (
-	GiveUp         = 5 * time.Second
+	GiveUp         = 8 * time.Second
 	interruptAgain = 2 * time.Second
 	kickEvery      = 100 * time.Millisecond
 )

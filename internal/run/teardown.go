@@ -42,9 +42,10 @@ const deathGrace = 3 * time.Second
 
 type watchKey struct{}
 
-// teardownLimit bounds an engine's shutdown; past it the shutdown is
+// teardownLimit bounds an engine's shutdown (1-2 s on this machine; vLLM
+// kills what is left of its processes after 5 s); past it the shutdown is
 // interrupted, and whatever of the engine is left dies with rollbench.
-const teardownLimit = 10 * time.Second
+const teardownLimit = 8 * time.Second
 
 // shutDown stops eng's processes. It runs even when ctx was cancelled,
 // since it is what returns the device memory, and their exits are then no
