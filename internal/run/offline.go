@@ -65,12 +65,11 @@ func Offline(ctx context.Context, in *pyembed.Interpreter, x OfflineExperiment) 
 	return r, profileErr
 }
 
-func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, plan *profile.Plan, profileErr *error) error {
-	ctx, stop := watchEngine(ctx)
-	defer stop()
+func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, plan *profile.Plan, profileErr *error) (err error) {
+	ctx, finish := watchEngine(ctx)
+	defer func() { err = finish(err) }()
 	spec := r.Spec
 	start := time.Now()
-	var err error
 	progress.From(ctx).Phase(progress.Import, "")
 	if r.Environment, err = engine.Describe(ctx, in); err != nil {
 		return err

@@ -68,8 +68,8 @@ func Session(ctx context.Context, in *pyembed.Interpreter, x OfflineExperiment, 
 }
 
 func runSession(ctx context.Context, in *pyembed.Interpreter, r *result.Session, plan *profile.Plan) (err error) {
-	ctx, stop := watchEngine(ctx)
-	defer stop()
+	ctx, finish := watchEngine(ctx)
+	defer func() { err = finish(err) }()
 	show := progress.From(ctx)
 	show.Phase(progress.Import, "")
 	if r.Environment, err = engine.Describe(ctx, in); err != nil {

@@ -4,7 +4,9 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/rollbench/rollbench/internal/engine"
@@ -13,15 +15,30 @@ import (
 
 // watchEngine returns a context that ends, with the death as its cause,
 // when one of the engine's processes dies while the run waits on it: vLLM
-// may never notice (see supervise.EngineWatch). stop ends the watch.
-func watchEngine(ctx context.Context) (_ context.Context, stop func()) {
+// may never notice (see supervise.EngineWatch). It ends deathGrace after
+// the death, so that where vLLM does notice (an engine core that dies in
+// its start-up) its own error, with the root cause it points to, is what
+// the run reports. finish ends the watch and names the death in the run's
+// error.
+func watchEngine(ctx context.Context) (_ context.Context, finish func(error) error) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	w := supervise.WatchEngine(cancel)
-	return context.WithValue(ctx, watchKey{}, w), func() {
+	var death atomic.Pointer[error]
+	w := supervise.WatchEngine(func(err error) {
+		death.Store(&err)
+		time.AfterFunc(deathGrace, func() { cancel(err) })
+	})
+	return context.WithValue(ctx, watchKey{}, w), func(err error) error {
 		w.Stop()
 		cancel(nil)
+		if d := death.Load(); d != nil && err != nil && !errors.Is(err, *d) {
+			return fmt.Errorf("%w: %w", *d, err)
+		}
+		return err
 	}
 }
+
+// deathGrace is how long vLLM is given to report a death it noticed.
+const deathGrace = 3 * time.Second
 
 type watchKey struct{}
 
