@@ -51,7 +51,11 @@ type Estimate struct {
 }
 
 // NewEstimate estimates the mean of xs. With no values every figure is zero.
-func NewEstimate(xs []float64) Estimate {
+func NewEstimate(xs []float64) Estimate { return NewEstimateAt(xs, Alpha) }
+
+// NewEstimateAt is NewEstimate with the interval at level 1 - alpha, as a
+// sequential rule's looks need it.
+func NewEstimateAt(xs []float64, alpha float64) Estimate {
 	e := Estimate{N: len(xs), StdDDOF: Sample}
 	switch len(xs) {
 	case 0:
@@ -64,7 +68,7 @@ func NewEstimate(xs []float64) Estimate {
 	if e.Mean != 0 {
 		e.CV = e.Std / math.Abs(e.Mean)
 	}
-	half := tQuantile(float64(e.N-1)) * e.Std / math.Sqrt(float64(e.N))
+	half := tQuantile(float64(e.N-1), alpha) * e.Std / math.Sqrt(float64(e.N))
 	e.Low, e.High = e.Mean-half, e.Mean+half
 	return e
 }
@@ -78,9 +82,14 @@ func (e Estimate) HalfWidth() float64 {
 }
 
 // tQuantile is the two-sided critical value of Student's t with df
-// degrees of freedom at Level.
-func tQuantile(df float64) float64 {
-	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(1 - Alpha/2)
+// degrees of freedom at significance level alpha.
+func tQuantile(df, alpha float64) float64 {
+	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(1 - alpha/2)
+}
+
+// tTwoSided is the two-sided p-value of t with df degrees of freedom.
+func tTwoSided(t, df float64) float64 {
+	return 2 * distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Survival(math.Abs(t))
 }
 
 // StabilityWarnings are pyperf's stability checks of the repetitions of the figure
@@ -133,7 +142,7 @@ func Welch(a, b []float64) (t WelchTest, ok bool) {
 	}
 	t.T = (ma - mb) / math.Sqrt(se2)
 	t.DF = se2 * se2 / (sa*sa/float64(len(a)-1) + sb*sb/float64(len(b)-1))
-	t.P = 2 * distuv.StudentsT{Mu: 0, Sigma: 1, Nu: t.DF}.Survival(math.Abs(t.T))
+	t.P = tTwoSided(t.T, t.DF)
 	return t, true
 }
 
@@ -149,6 +158,11 @@ type Ratio struct {
 	WelchTest
 	// Significant is P < Alpha.
 	Significant bool `json:"significant"`
+	// Looks, above 1, is the number of looks a sequential stopping rule
+	// took at the two samples together: the interval is then at level
+	// 1 - Alpha/Looks and P is Bonferroni's, Looks times the test's
+	// (at most 1), so that Significant still means a 5% error rate.
+	Looks int `json:"looks,omitempty"`
 }
 
 // Compare is mean(a) / mean(b) with Fieller's interval: the ratios rho
@@ -158,7 +172,12 @@ type Ratio struct {
 // difference is significant, which the simpler delta-method interval does
 // not promise when mean(b) is uncertain. ok is false where Welch's test is
 // undefined, or mean(b) is 0.
-func Compare(a, b []float64) (r Ratio, ok bool) {
+func Compare(a, b []float64) (r Ratio, ok bool) { return CompareLooks(a, b, 1) }
+
+// CompareLooks is Compare corrected for looks looks of a sequential
+// stopping rule (see Ratio.Looks); 1 is Compare itself.
+func CompareLooks(a, b []float64, looks int) (r Ratio, ok bool) {
+	looks = max(looks, 1)
 	test, ok := Welch(a, b)
 	if !ok {
 		return Ratio{}, false
@@ -168,9 +187,13 @@ func Compare(a, b []float64) (r Ratio, ok bool) {
 	if mb == 0 {
 		return Ratio{}, false
 	}
+	test.P = math.Min(1, test.P*float64(looks))
 	r.Ratio, r.WelchTest, r.Significant = ma/mb, test, test.P < Alpha
+	if looks > 1 {
+		r.Looks = looks
+	}
 	sa, sb := va/float64(len(a)), vb/float64(len(b))
-	t2 := math.Pow(tQuantile(test.DF), 2)
+	t2 := math.Pow(tQuantile(test.DF, Alpha/float64(looks)), 2)
 	// (ma - rho mb)^2 <= t2 (sa + rho^2 sb), a quadratic in rho whose
 	// leading coefficient qa must be positive for a bounded interval.
 	qa, qc := mb*mb-t2*sb, ma*ma-t2*sa
