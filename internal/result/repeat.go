@@ -70,3 +70,9 @@ func (r *Offline) CloseRepetitions() {
 	}
 	r.Confidence = c
 }
+
+// OutputEstimate is the mean output rate over the repetitions with its
+// interval at level 1 - alpha: what --repeat auto's rule looks at.
+func (r *Offline) OutputEstimate(alpha float64) metrics.Estimate {
+	return metrics.NewEstimateAt(r.outputRates(), alpha)
+}

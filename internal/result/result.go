@@ -61,6 +61,9 @@ type Offline struct {
 	LogTail []string `json:"log_tail,omitempty"`
 
 	Spec workload.Spec `json:"spec"`
+	// AA is true for the BF16 configuration measured a second time (--aa):
+	// the floor of what this machine's spread makes of no difference.
+	AA bool `json:"aa,omitempty"`
 	// RolloutMode is how the step reached the engine: sync or async.
 	RolloutMode string `json:"rollout_mode"`
 	// ProgressHook is true when the measured LLM.generate (sync mode)
@@ -83,7 +86,11 @@ type Offline struct {
 	Throughput  metrics.Throughput `json:"throughput"`
 	Repetitions []Repetition       `json:"repetitions,omitempty"`
 	Confidence  *Confidence        `json:"confidence,omitempty"`
-	Warnings    []string           `json:"warnings"`
+	// Stop is why the passes ended under --repeat auto: how many ran, and
+	// the headline interval (output tok/s, at the rule's corrected level)
+	// they reached.
+	Stop     *metrics.Stop `json:"stop,omitempty"`
+	Warnings []string      `json:"warnings"`
 	// Timeline is when each sample finished and what follows from it (the
 	// first measured pass's); EngineCounters are the engine's own metrics
 	// over that pass.
