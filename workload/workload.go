@@ -62,8 +62,12 @@ type Rollout struct {
 	// max_prompt_length).
 	Dataset *Dataset `json:"dataset,omitempty"`
 	// Repeat is how many times the measured generate runs; a result file
-	// without it ran once.
+	// without it ran once. With TargetCI it is the most passes.
 	Repeat int `json:"repeat,omitempty"`
+	// TargetCI, when set (--repeat auto), stops the passes once the
+	// headline interval's half width is within this share of its figure
+	// (metrics.Sequential).
+	TargetCI float64 `json:"target_ci,omitempty"`
 	// FreshEngine loads a new engine (and warms it up) for every
 	// repetition instead of reusing one.
 	FreshEngine bool `json:"fresh_engine,omitempty"`

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -120,7 +121,9 @@ func mainSections(m *mainLine) []section {
 	fs.StringVar(&e.dataset, "dataset", "", "real prompts instead of random token ids: a verl training parquet file (a prompt column of chat messages) or JSONL (a prompt field per line: messages or a string), templated with the model's chat template and drawn with --seed")
 	fs.BoolVar(&e.filterOverlong, "filter-overlong-prompts", false, "with --dataset: drop rows longer than --input-len once templated, before drawing (verl's data.filter_overlong_prompts; off by default, as in verl)")
 	fs.StringVar(&e.truncation, "truncation", string(dataset.TruncateError), "with --dataset: what a drawn prompt longer than --input-len does: error, or is cut keeping its end (left), its start (right) or both ends (middle); verl's data.truncation, with verl's default")
-	fs.IntVar(&r.Repeat, "repeat", r.Repeat, "measured passes; above 1 the result has every pass's figures with their mean, std, CV and 95% interval")
+	fs.Var(repeatValue{&r.Repeat, &e.repeatAuto}, "repeat", "measured passes, or auto: as many as it takes for the 95% interval of the headline figure to be within --target-ci of it, at most --max-repeat; above 1 the result has every pass's figures with their mean, std, CV and interval (with --paired: rounds, default 5)")
+	fs.Float64Var(&e.targetCI, "target-ci", 0.02, "with --repeat auto: stop once the headline interval's half width is within this share of its figure (output tok/s; with --paired, every speedup)")
+	fs.IntVar(&e.maxRepeat, "max-repeat", 20, "with --repeat auto: the most passes (with --paired: rounds)")
 	fs.BoolVar(&r.FreshEngine, "fresh-engine", false, "with --repeat: load (and warm up) a new engine for every pass instead of reusing the first")
 
 	en := newSection("Engine")
@@ -145,6 +148,8 @@ func mainSections(m *mainLine) []section {
 	fs.StringVar(&s.modelBase, "model-base", os.Getenv("ROLLBENCH_MODEL_BASE"), "with --config: directory relative model paths are under (default: $ROLLBENCH_MODEL_BASE, else the file's model_base)")
 	fs.BoolVar(&s.resume, "resume", false, "with --config: keep results that are already complete instead of running them again")
 	fs.DurationVar(&s.timeout, "timeout", time.Hour, "with --config: time limit of each experiment")
+	fs.BoolVar(&s.paired, "paired", false, "with --config: load each model's bf16 and quantized engines side by side in one experiment process, each with its own --gpu-mem-util or --kv-cache-memory, and measure them in alternating rounds (A B, B A, ...) on the same prompts; speedups come from the per-round ratios")
+	fs.BoolVar(&s.aa, "aa", false, "with --config: measure each model's bf16 a second time as its own row, bf16 (A/A), whose interval is the spread this machine makes of no difference; a speedup whose interval overlaps it is marked ~ (default on with --paired)")
 
 	on := newSection("Online (--online)")
 	fs = on.fs
@@ -382,6 +387,37 @@ func usages(sections []section) string {
 	}
 	return b.String()
 }
+
+// repeatValue is --repeat: a number of passes, or auto.
+type repeatValue struct {
+	n    *int
+	auto *bool
+}
+
+func (v repeatValue) String() string {
+	if v.n == nil {
+		return ""
+	}
+	if *v.auto {
+		return "auto"
+	}
+	return strconv.Itoa(*v.n)
+}
+
+func (v repeatValue) Set(s string) error {
+	if s == "auto" {
+		*v.auto = true
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("want a number of passes or auto, got %q", s)
+	}
+	*v.n, *v.auto = n, false
+	return nil
+}
+
+func (repeatValue) Type() string { return "N|auto" }
 
 // zeroDefault reports whether a flag's default is its type's zero value,
 // which --help leaves unsaid.

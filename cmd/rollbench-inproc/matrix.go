@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"time"
@@ -60,7 +61,115 @@ func planMatrix(e engineOptions, sel selection, f *config.File, describe func(na
 		p.Payload = describe(p.Name, p.ModelName, p.Spec)
 		out = append(out, p)
 	}
+	switch {
+	case sel.paired:
+		return pair(out, sel.aa, describe)
+	case sel.aa:
+		return withAA(out, describe), nil
+	}
 	return out, nil
+}
+
+// aaName is the result name of a model's second BF16 run.
+func aaName(model string) string { return model + "_bf16_aa" }
+
+// runnable reports whether a planned entry will run.
+func runnable(p runner.Planned) bool { return p.Skip == "" && p.Fail == "" }
+
+// withAA adds, after each model's last entry, the model's BF16 run again
+// (--aa without --paired): a sequential matrix's floor spans the drift of
+// the model's whole row.
+func withAA(plan []runner.Planned, describe func(name, modelName string, spec workload.Spec) experiment) []runner.Planned {
+	var out []runner.Planned
+	for i, p := range plan {
+		out = append(out, p)
+		if i+1 < len(plan) && plan[i+1].ModelName == p.ModelName {
+			continue
+		}
+		for _, b := range plan {
+			if b.ModelName == p.ModelName && b.Spec.Engine.Quant == workload.BF16 && runnable(b) {
+				aa := b
+				aa.Name = aaName(b.ModelName)
+				x := describe(aa.Name, aa.ModelName, aa.Spec)
+				x.AA = true
+				aa.Payload = x
+				out = append(out, aa)
+			}
+		}
+	}
+	return out
+}
+
+// pair turns each model's entries that will run into one paired
+// experiment, MODEL_paired, at the place of its BF16 entry: BF16 first,
+// then the quantizations in the file's order, then the A/A arm. Entries
+// that will not run keep their rows; a model whose BF16 does not run has
+// nothing to pair with, and its other entries are skipped saying so.
+func pair(plan []runner.Planned, aa bool, describe func(name, modelName string, spec workload.Spec) experiment) ([]runner.Planned, error) {
+	var out []runner.Planned
+	for _, p := range plan {
+		switch {
+		case !runnable(p):
+			out = append(out, p)
+		case p.Spec.Engine.Quant != workload.BF16:
+			_, ok := baseline(plan, p.ModelName)
+			if !ok {
+				p.Skip = fmt.Sprintf("--paired compares with %s's bf16, which does not run", p.ModelName)
+				out = append(out, p)
+			}
+		default:
+			g, err := group(plan, p, aa, describe)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+// baseline is a model's BF16 entry, when it will run.
+func baseline(plan []runner.Planned, model string) (runner.Planned, bool) {
+	for _, p := range plan {
+		if p.ModelName == model && p.Spec.Engine.Quant == workload.BF16 && runnable(p) {
+			return p, true
+		}
+	}
+	return runner.Planned{}, false
+}
+
+// group is the paired experiment of base's model. The engines' shares of
+// device memory must fit together; their KV caches on a CPU host are
+// checked when the experiment starts.
+func group(plan []runner.Planned, base runner.Planned, aa bool, describe func(name, modelName string, spec workload.Spec) experiment) (runner.Planned, error) {
+	arms := []runner.Arm{{Name: base.Name, Engine: base.Spec.Engine}}
+	for _, p := range plan {
+		if p.ModelName == base.ModelName && p.Spec.Engine.Quant != workload.BF16 && runnable(p) {
+			arms = append(arms, runner.Arm{Name: p.Name, Engine: p.Spec.Engine})
+		}
+	}
+	if aa {
+		arms = append(arms, runner.Arm{Name: aaName(base.ModelName), Engine: base.Spec.Engine, AA: true})
+	}
+	if len(arms) == 1 {
+		return base, nil
+	}
+	if base.Spec.Engine.KVCacheMemoryBytes == 0 {
+		share := 0.0
+		for _, a := range arms {
+			share += a.Engine.GPUMemoryUtilization
+		}
+		if share > 1 {
+			return runner.Planned{}, usagef("--paired loads %d engines of %s on one device with --gpu-mem-util %.2f each, %.2f of its memory: give --gpu-mem-util %.2f or less, --kv-cache-memory, or --aa=false",
+				len(arms), base.ModelName, base.Spec.Engine.GPUMemoryUtilization, share, math.Floor(100/float64(len(arms)))/100)
+		}
+	}
+	g := base
+	g.Name, g.Arms = base.ModelName+"_paired", arms
+	x := describe(g.Name, g.ModelName, g.Spec)
+	x.Paired = arms
+	g.Payload = x
+	return g, nil
 }
 
 func (o *matrixOptions) run(ctx context.Context, stdout io.Writer) error {
@@ -89,9 +198,14 @@ func (o *matrixOptions) run(ctx context.Context, stdout io.Writer) error {
 		Progress:  stdout,
 		Marker:    os.Getenv(supervise.Env),
 	}, planned)
-	keys := make([]report.Key, len(planned))
-	for i, p := range planned {
-		keys[i] = report.Key{Model: p.ModelName, Quant: string(p.Spec.Engine.Quant)}
+	var keys []report.Key
+	for _, p := range planned {
+		keys = append(keys, report.Key{Model: p.ModelName, Quant: string(p.Spec.Engine.Quant)})
+		for _, a := range p.Arms[min(1, len(p.Arms)):] {
+			if !a.AA {
+				keys = append(keys, report.Key{Model: p.ModelName, Quant: string(a.Engine.Quant)})
+			}
+		}
 	}
 	if err := summarize(o.outputDir, keys, stdout, report.Text); err != nil {
 		return errors.Join(runErr, err)

@@ -30,6 +30,10 @@ func runOffline(context.Context, *interpreter, experiment) (*result.Offline, err
 	return nil, embedded("offline runs embed")
 }
 
+func runPaired(context.Context, *interpreter, experiment) (*result.Paired, error) {
+	return nil, embedded("paired runs embed")
+}
+
 func printTraceback(io.Writer, error) {}
 
 func (*diagnosticOptions) run(context.Context, io.Writer) error {

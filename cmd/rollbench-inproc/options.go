@@ -12,6 +12,7 @@ import (
 	"github.com/rollbench/rollbench/internal/loadgen"
 	"github.com/rollbench/rollbench/internal/profile"
 	runner "github.com/rollbench/rollbench/internal/run"
+	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/workload"
 	"github.com/rollbench/rollbench/workload/config"
 	"github.com/rollbench/rollbench/workload/dataset"
@@ -70,11 +71,11 @@ func firstError(checks ...func() error) error {
 
 // The flags of one mode that others must not be given.
 var (
-	matrixFlags  = []string{"models", "quants", "model-base", "resume", "timeout"}
+	matrixFlags  = []string{"models", "quants", "model-base", "resume", "timeout", "paired", "aa"}
 	onlineFlags  = []string{"request-shape", "max-concurrency", "request-rate", "port", "save-requests", "server-timeout", "server-arg"}
 	datasetFlags = []string{"filter-overlong-prompts", "truncation"}
 	// offlineFlags measure the in-process rollout; online runs lack them.
-	offlineFlags = []string{"dataset", "repeat", "fresh-engine"}
+	offlineFlags = []string{"dataset", "repeat", "target-ci", "max-repeat", "fresh-engine"}
 	shapeFlags   = []string{"rollout-mode", "preset", "output-len-dist", "eos"}
 )
 
@@ -94,6 +95,9 @@ type engineOptions struct {
 	modelName string
 
 	// The flags Validate turns into spec.
+	repeatAuto                                      bool
+	targetCI                                        float64
+	maxRepeat                                       int
 	quant, kvCache, rolloutMode, preset, lengthDist string
 	dataset, truncation                             string
 	filterOverlong                                  bool
@@ -121,6 +125,19 @@ func (e *engineOptions) checkFreshEngine() error {
 	if e.given.has("fresh-engine") && e.spec.Rollout.Repeat < 2 {
 		return usagef("--fresh-engine needs --repeat 2 or more")
 	}
+	return nil
+}
+
+// checkRepeat turns --repeat auto into its rule: Repeat becomes the most
+// passes, TargetCI the target.
+func (e *engineOptions) checkRepeat() error {
+	if !e.repeatAuto {
+		return e.given.needs("--repeat auto", "target-ci", "max-repeat")
+	}
+	if _, err := metrics.NewSequential(e.targetCI, e.maxRepeat); err != nil {
+		return usagef("--repeat auto: %v (--target-ci, --max-repeat)", err)
+	}
+	e.spec.Rollout.Repeat, e.spec.Rollout.TargetCI = e.maxRepeat, e.targetCI
 	return nil
 }
 
@@ -377,6 +394,8 @@ type selection struct {
 	modelBase string
 	resume    bool
 	timeout   time.Duration
+	// paired and aa are --paired and --aa.
+	paired, aa bool
 }
 
 func (s *selection) Validate(g given) error {
@@ -402,7 +421,7 @@ func (o *offlineOptions) Validate() error {
 	return firstError(o.checkQuant,
 		func() error { return g.needs("--config", matrixFlags...) },
 		func() error { return g.needs("--online", onlineFlags...) },
-		o.checkDatasetFlags, o.checkFreshEngine, o.checkEngineLog,
+		o.checkDatasetFlags, o.checkRepeat, o.checkFreshEngine, o.checkEngineLog,
 		func() error { return o.profile.Validate(false) },
 		o.resolve)
 }
@@ -456,7 +475,7 @@ func (o *matrixOptions) Validate() error {
 	}
 	onlineValues := func() error {
 		if o.online == nil {
-			return o.checkFreshEngine()
+			return firstError(o.checkRepeat, o.checkFreshEngine)
 		}
 		return firstError(o.checkOnline, o.online.Validate)
 	}
@@ -473,7 +492,35 @@ func (o *matrixOptions) Validate() error {
 		online, o.checkDatasetFlags, onlineValues,
 		func() error { return o.selection.Validate(g) },
 		func() error { return o.profile.Validate(o.online != nil) },
-		o.resolve, o.plan)
+		o.checkPaired, o.resolve, o.plan)
+}
+
+// defaultRounds is --paired's rounds when --repeat is not given.
+const defaultRounds = 5
+
+// checkPaired refuses what a paired experiment cannot do, and turns --aa
+// on with --paired unless it was given.
+func (o *matrixOptions) checkPaired() error {
+	s, g := &o.selection, o.given
+	if !s.paired {
+		return nil
+	}
+	switch {
+	case o.online != nil:
+		return usagef("--paired loads its engines in one process; it does not apply to --online")
+	case o.profile.on:
+		return usagef("--paired does not apply to --profile: profile an experiment of its own")
+	case g.has("fresh-engine"):
+		return usagef("--paired keeps every engine loaded between rounds; leave out --fresh-engine")
+	case !g.has("repeat"):
+		o.spec.Rollout.Repeat = defaultRounds
+	case o.spec.Rollout.Repeat < runner.MinRounds:
+		return usagef("--paired needs --repeat %d or more rounds (or auto): one round gives no interval", runner.MinRounds)
+	}
+	if !g.has("aa") {
+		s.aa = true
+	}
+	return nil
 }
 
 // plan turns the selected combinations of the models file into
@@ -523,9 +570,12 @@ func (o *diagnosticOptions) Validate() error {
 			if o.online {
 				return usagef("--diagnostic checks the offline path; leave out --online")
 			}
+			if n, ok := g.first("paired", "aa"); ok {
+				return usagef("--diagnostic checks one plain run; leave out --%s", n)
+			}
 			return g.needs("--online", onlineFlags...)
 		},
-		o.checkDatasetFlags, o.checkFreshEngine, o.checkEngineLog,
+		o.checkDatasetFlags, o.checkRepeat, o.checkFreshEngine, o.checkEngineLog,
 		func() error { return o.selection.Validate(g) },
 		func() error {
 			if o.profile.on {

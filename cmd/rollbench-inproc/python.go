@@ -58,7 +58,15 @@ func finalize(in *pyembed.Interpreter) {
 }
 
 func runOffline(ctx context.Context, in *pyembed.Interpreter, x experiment) (*result.Offline, error) {
-	return runner.Offline(ctx, in, runner.OfflineExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Profile: x.Profile})
+	r, err := runner.Offline(ctx, in, runner.OfflineExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Profile: x.Profile})
+	if r != nil {
+		r.AA = x.AA
+	}
+	return r, err
+}
+
+func runPaired(ctx context.Context, in *pyembed.Interpreter, x experiment) (*result.Paired, error) {
+	return runner.Paired(ctx, in, runner.PairedExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Arms: x.Paired})
 }
 
 // printTraceback shows the Python traceback of err, when it has one.

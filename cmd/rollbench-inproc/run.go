@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/enginelog"
@@ -88,6 +89,11 @@ type experiment struct {
 	// error go (a matrix's experiment process is started with them
 	// there), empty when they are rollbench's own.
 	Log string `json:"log,omitempty"`
+	// AA marks a run of the BF16 configuration a second time (--aa).
+	AA bool `json:"aa,omitempty"`
+	// Paired, when set, are the engines of a paired experiment (--paired),
+	// Spec's rollout their workload.
+	Paired []runner.Arm `json:"paired,omitempty"`
 }
 
 func (o *offlineOptions) run(ctx context.Context, stdout io.Writer) error {
@@ -210,6 +216,8 @@ func measured(res any) bool {
 		return r.Status == result.StatusOK
 	case *result.Online:
 		return r.Status == result.StatusOK
+	case *result.Paired:
+		return r.Status == result.StatusOK
 	}
 	return false
 }
@@ -251,6 +259,9 @@ func runExperiment(ctx context.Context, in *interpreter, exe string, x experimen
 		}
 		x.Spec.Engine.Model = model
 	}
+	if x.Paired != nil {
+		return runPairedExperiment(ctx, in, py, x)
+	}
 	if x.Online != nil {
 		// vllm serve, a child, inherits what an engine needs.
 		for k, v := range engineEnv(os.LookupEnv, x.engineCoreInProcess()) {
@@ -270,6 +281,33 @@ func runExperiment(ctx context.Context, in *interpreter, exe string, x experimen
 		return nil, err
 	}
 	r.Rollbench, r.Log = version, x.Log
+	return r, explained(err, &r.Header, x.Log)
+}
+
+// runPairedExperiment runs a paired experiment in the embedded
+// interpreter in, the built-in model's variants written where an arm names
+// no model.
+func runPairedExperiment(ctx context.Context, in *interpreter, py engine.ChildPython, x experiment) (any, error) {
+	arms := slices.Clone(x.Paired)
+	for i := range arms {
+		if arms[i].Engine.Model != "" {
+			continue
+		}
+		model, err := engine.EnsureTinyModel(ctx, py, cacheDir(), arms[i].Engine.Quant)
+		if err != nil {
+			return nil, err
+		}
+		arms[i].Engine.Model = model
+	}
+	x.Paired = arms
+	r, err := runPaired(ctx, in, x)
+	if r == nil {
+		return nil, err
+	}
+	r.Rollbench, r.Log = version, x.Log
+	for i := range r.Arms {
+		r.Arms[i].Rollbench, r.Arms[i].Log = version, x.Log
+	}
 	return r, explained(err, &r.Header, x.Log)
 }
 

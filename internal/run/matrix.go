@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -36,6 +37,9 @@ type Planned struct {
 	// Fail, when set, is why the experiment cannot run (found before
 	// starting it); it is recorded as a failed result.
 	Fail string
+	// Arms are a paired experiment's engines (Spec is then the
+	// baseline's): a result it could not write itself is a paired one.
+	Arms []Arm
 }
 
 // MatrixOptions configure a matrix run.
@@ -111,8 +115,8 @@ func Matrix(ctx context.Context, o MatrixOptions, plan []Planned) (MatrixOutcome
 		}
 		if r.Status == result.StatusOK {
 			out.OK++
-			fmt.Fprintf(o.Progress, "%s: ok, %.1f output tok/s, in %s; %s\n", tag,
-				r.OutputTokensPerSecond(), took.Round(time.Second), eta(start, ran, plan[i+1:]))
+			fmt.Fprintf(o.Progress, "%s: ok, %s, in %s; %s\n", tag,
+				r.Headline(), took.Round(time.Second), eta(start, ran, plan[i+1:]))
 		} else {
 			out.Failed++
 			fmt.Fprintf(o.Progress, "%s: failed in %s: %s; %s\n", tag, took.Round(time.Second), r.Error, eta(start, ran, plan[i+1:]))
@@ -148,10 +152,25 @@ func LogPath(dir, name string) string { return filepath.Join(dir, name+".log") }
 func logPath(o MatrixOptions, p Planned) string { return LogPath(o.LogDir, p.Name) }
 
 // record is a result for an experiment that produced none of its own.
-func record(o MatrixOptions, p Planned, status, reason string) *result.Offline {
-	h := result.Started(result.Schema, p.Name, p.ModelName)
-	h.Rollbench, h.Status, h.Error = o.Version, status, reason
-	return &result.Offline{Header: h, Spec: p.Spec, Warnings: []string{}}
+func record(o MatrixOptions, p Planned, status, reason string) any {
+	offline := func(name string, spec workload.Spec) *result.Offline {
+		h := result.Started(result.Schema, name, p.ModelName)
+		h.Rollbench, h.Status, h.Error = o.Version, status, reason
+		return &result.Offline{Header: h, Spec: spec, Warnings: []string{}}
+	}
+	if len(p.Arms) == 0 {
+		return offline(p.Name, p.Spec)
+	}
+	r := &result.Paired{Header: result.Started(result.PairedSchema, p.Name, p.ModelName), Order: [][]string{}, Comparisons: []result.Comparison{}}
+	r.Rollbench, r.Status, r.Error = o.Version, status, reason
+	for _, a := range p.Arms {
+		spec := p.Spec
+		spec.Engine = a.Engine
+		arm := offline(a.Name, spec)
+		arm.AA = a.AA
+		r.Arms = append(r.Arms, *arm)
+	}
+	return r
 }
 
 // runOne runs p in a child process and returns its result, or a failed one
@@ -162,9 +181,10 @@ func runOne(ctx context.Context, o MatrixOptions, p Planned) (*outcome, error) {
 	childResult := filepath.Join(o.LogDir, p.Name+".result.json")
 	_ = os.Remove(childResult)
 	failed := func(reason string) *outcome {
-		r := record(o, p, result.StatusFailed, reason)
-		r.Log, r.LogTail = log, sys.TailLines(log, 20)
-		return fromRecord(r)
+		r := fromRecord(record(o, p, result.StatusFailed, reason))
+		r.set("log", log)
+		r.set("log_tail", sys.TailLines(log, 20))
+		return r
 	}
 	if err := result.Write(spec, p.Payload); err != nil {
 		return failed(err.Error()), nil
@@ -247,10 +267,12 @@ func readOutcome(path string) *outcome {
 	return r
 }
 
-func fromRecord(rec *result.Offline) *outcome {
+func fromRecord(rec any) *outcome {
 	data, _ := json.Marshal(rec)
-	r := &outcome{Status: rec.Status, Error: rec.Error}
+	r := &outcome{}
 	_ = json.Unmarshal(data, &r.raw)
+	r.Status, _ = r.raw["status"].(string)
+	r.Error, _ = r.raw["error"].(string)
 	return r
 }
 
@@ -261,15 +283,27 @@ func (r *outcome) set(key string, v any) {
 	}
 }
 
-// OutputTokensPerSecond reads the headline rate of an offline or an online
-// result.
-func (r *outcome) OutputTokensPerSecond() float64 {
-	if t, ok := r.raw["throughput"].(map[string]any); ok {
-		v, _ := t["output_tokens_per_second"].(float64)
-		return v
+// Headline is what the progress line says of an ok result: the output
+// rate of an offline or an online one, the speedups of a paired one.
+func (r *outcome) Headline() string {
+	if cs, ok := r.raw["comparisons"].([]any); ok {
+		var parts []string
+		for _, c := range cs {
+			m, _ := c.(map[string]any)
+			arm, _ := m["arm"].(string)
+			ratio, _ := m["ratio"].(float64)
+			lo, _ := m["ci_low"].(float64)
+			hi, _ := m["ci_high"].(float64)
+			parts = append(parts, fmt.Sprintf("%s %.3fx [%.3f, %.3f]", arm, ratio, lo, hi))
+		}
+		rounds, _ := r.raw["rounds"].(float64)
+		return fmt.Sprintf("%s over %d rounds", strings.Join(parts, ", "), int(rounds))
 	}
 	v, _ := r.raw["output_throughput"].(float64)
-	return v
+	if t, ok := r.raw["throughput"].(map[string]any); ok {
+		v, _ = t["output_tokens_per_second"].(float64)
+	}
+	return fmt.Sprintf("%.1f output tok/s", v)
 }
 
 // stop asks the child to shut its engine down, then kills its group. Only

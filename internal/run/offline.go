@@ -16,6 +16,7 @@ import (
 	"github.com/rollbench/rollbench/internal/profile"
 	"github.com/rollbench/rollbench/internal/progress"
 	"github.com/rollbench/rollbench/internal/result"
+	"github.com/rollbench/rollbench/metrics"
 	"github.com/rollbench/rollbench/pyembed"
 	"github.com/rollbench/rollbench/workload"
 	"github.com/rollbench/rollbench/workload/dataset"
@@ -91,6 +92,7 @@ func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline,
 	}
 
 	repeat := max(spec.Rollout.Repeat, 1)
+	rule := stoppingRule(spec.Rollout)
 	var eng *engine.Engine
 	for i := range repeat {
 		rep := result.Repetition{}
@@ -109,13 +111,20 @@ func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline,
 			}
 		}
 		progress.From(ctx).Phase(progress.Generate, generateDetail(spec.Rollout, i, repeat))
-		if err := measuredPass(ctx, eng, prompts, r, rep); err != nil {
+		if err := measuredPass(ctx, eng, prompts, r, rep, true); err != nil {
 			if repeat > 1 {
 				err = fmt.Errorf("repetition %d of %d: %w", i+1, repeat, err)
 			}
 			return errors.Join(err, closeEngine(ctx, eng, r))
 		}
-		if plan != nil && i == repeat-1 {
+		last := i == repeat-1
+		if rule != nil {
+			st, done := rule.Check(i+1, r.OutputEstimate(rule.Alpha()).HalfWidth())
+			if done {
+				r.Stop, last = &st, true
+			}
+		}
+		if plan != nil && last {
 			progress.From(ctx).Phase(progress.Profile, "")
 			r.Profile = &profile.Record{}
 			vocab, err := eng.Vocabulary(ctx)
@@ -124,11 +133,14 @@ func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline,
 			}
 			*profileErr = err
 		}
-		if spec.Rollout.FreshEngine || i == repeat-1 {
+		if spec.Rollout.FreshEngine || last {
 			if err := closeEngine(ctx, eng, r); err != nil {
 				return err
 			}
 			eng = nil
+		}
+		if last {
+			break
 		}
 	}
 	r.CloseRepetitions()
@@ -175,10 +187,21 @@ func openWarm(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, f
 // generateDetail says which pass of how many samples a generate phase is.
 func generateDetail(ro workload.Rollout, i, repeat int) string {
 	s := fmt.Sprintf("%d prompts x n=%d", ro.NumPrompts, ro.N)
-	if repeat > 1 {
+	switch {
+	case ro.TargetCI > 0:
+		s += fmt.Sprintf(", pass %d of at most %d", i+1, repeat)
+	case repeat > 1:
 		s += fmt.Sprintf(", pass %d of %d", i+1, repeat)
 	}
 	return s
+}
+
+// stoppingRule is --repeat auto's rule, nil for a fixed number of passes.
+func stoppingRule(ro workload.Rollout) *metrics.Sequential {
+	if ro.TargetCI == 0 {
+		return nil
+	}
+	return &metrics.Sequential{Target: ro.TargetCI, Max: ro.Repeat}
 }
 
 func randomPrompts(ctx context.Context, eng *engine.Engine, ro workload.Rollout) ([][]int, error) {
@@ -200,8 +223,8 @@ func closeEngine(ctx context.Context, eng *engine.Engine, r *result.Offline) err
 
 // measuredPass runs one measured pass. The first pass gives the result its
 // figures, timeline and counters; every pass is a repetition.
-func measuredPass(ctx context.Context, eng *engine.Engine, prompts [][]int, r *result.Offline, rep result.Repetition) error {
-	s, err := measureStep(ctx, eng, r.Spec, prompts, r.Spec.Rollout.Sampling())
+func measuredPass(ctx context.Context, eng *engine.Engine, prompts [][]int, r *result.Offline, rep result.Repetition, counters bool) error {
+	s, err := measureStep(ctx, eng, r.Spec, prompts, r.Spec.Rollout.Sampling(), counters)
 	if err != nil {
 		return err
 	}
@@ -223,7 +246,10 @@ func measuredPass(ctx context.Context, eng *engine.Engine, prompts [][]int, r *r
 	}
 	r.SetGeneration(s.tokens, s.gen.Elapsed)
 	r.Warnings = append(r.Warnings, s.warnings...)
-	r.Timeline, r.EngineCounters = &s.timeline, &s.counters
+	r.Timeline = &s.timeline
+	if counters {
+		r.EngineCounters = &s.counters
+	}
 	return nil
 }
 

@@ -156,18 +156,22 @@ type step struct {
 
 // measureStep runs one measured pass and reads what it produced: counts,
 // warnings, the timeline and the engine's counters around it.
-func measureStep(ctx context.Context, eng *engine.Engine, spec workload.Spec, prompts [][]int, sampling workload.Sampling) (*step, error) {
-	before, err := eng.Metrics(ctx)
-	if err != nil {
-		return nil, err
+func measureStep(ctx context.Context, eng *engine.Engine, spec workload.Spec, prompts [][]int, sampling workload.Sampling, counters bool) (*step, error) {
+	var before, after map[string]float64
+	var err error
+	if counters {
+		if before, err = eng.Metrics(ctx); err != nil {
+			return nil, err
+		}
 	}
 	p, err := measureOffline(ctx, eng, spec.Rollout, spec.Engine.MaxModelLen, prompts, sampling)
 	if err != nil {
 		return nil, err
 	}
-	after, err := eng.Metrics(ctx)
-	if err != nil {
-		return nil, err
+	if counters {
+		if after, err = eng.Metrics(ctx); err != nil {
+			return nil, err
+		}
 	}
 	s := &step{gen: p.gen, perSample: !p.perPrompt}
 	samples, warns, err := p.samples(spec.Rollout)

@@ -24,4 +24,15 @@ func TestThisMachine(t *testing.T) {
 	if CPUModel() == "" || MemoryGiB() <= 0 {
 		t.Errorf("cpu %q, memory %d GiB", CPUModel(), MemoryGiB())
 	}
+	if avail, ok := AvailableMemory(); !ok || avail <= 0 || avail > int64(MemoryGiB()+1)<<30 {
+		t.Errorf("available memory %d bytes (%v) of %d GiB", avail, ok, MemoryGiB())
+	}
+}
+
+func TestBytes(t *testing.T) {
+	for n, want := range map[int64]string{1 << 30: "1.0 GiB", 3 << 29: "1.5 GiB", 0: "0.0 GiB"} {
+		if got := Bytes(n); got != want {
+			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
+		}
+	}
 }
