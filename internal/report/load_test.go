@@ -101,7 +101,7 @@ func TestLoadFile(t *testing.T) {
 		{"unknown keys", "a_bf16.json", `{"latency": 3}`,
 			"not a rollbench or vllm bench result: no schema, duration or elapsed_time and tokens_per_second key"},
 		{"other schema", "a_bf16.json", `{"schema": "rollbench.offline/2"}`,
-			`unknown schema "rollbench.offline/2" (this report reads rollbench.offline/1 and rollbench.online/1)`},
+			`unknown schema "rollbench.offline/2" (this report reads rollbench.offline/1, rollbench.online/1 and rollbench.paired/1)`},
 		{"schema not a string", "a_bf16.json", `{"schema": 1}`, "schema is not a string but 1"},
 		{"rollbench bad quant", "a_bf16.json", strings.Replace(okRollbench, "W8A8", "fp8", 1),
 			`spec.engine.quant "fp8" is not bf16, w8a16 or w8a8`},
@@ -121,10 +121,13 @@ func TestLoadFile(t *testing.T) {
 			"not a vllm bench serve result: json: cannot unmarshal string into Go struct field serveFile.duration of type float64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			row, err := loadFile(tc.file, []byte(tc.data))
+			rows, err := loadFile(tc.file, []byte(tc.data))
 			got := errText(err)
 			if err == nil {
-				got = short(row)
+				if len(rows) != 1 {
+					t.Fatalf("%d rows, want 1", len(rows))
+				}
+				got = short(rows[0])
 			}
 			if got != tc.want {
 				t.Errorf("loadFile =\n  %s\nwant\n  %s", got, tc.want)
@@ -214,13 +217,32 @@ func FuzzLoadFile(f *testing.F) {
 	f.Add("m_w8a8.json", []byte(okOnline))
 	f.Add("m_w8a8.json", []byte(`{"duration": 1, "completed": 0}`))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
-		row, err := loadFile(name, data)
+		rows, err := loadFile(name, data)
 		if err != nil {
 			if err.Error() == "" {
 				t.Error("empty error")
 			}
 			return
 		}
+		if len(rows) == 0 {
+			t.Fatal("no rows and no error")
+		}
+		for _, row := range rows {
+			checkFuzzRow(t, name, row)
+		}
+		// Whatever was read must summarize and print.
+		s := Build(rows, nil, []Key{{rows[0].Model, "bf16"}})
+		for _, r := range reporters {
+			if err := r.report(io.Discard, s); err != nil {
+				t.Errorf("%s report: %v", r.ext, err)
+			}
+		}
+	})
+}
+
+func checkFuzzRow(t *testing.T, name string, row Row) {
+	t.Helper()
+	{
 		if row.Model == "" || !knownQuant(row.Quant) || row.Source != name {
 			t.Errorf("row without model, known quant or source: %+v", row)
 		}
@@ -234,14 +256,7 @@ func FuzzLoadFile(f *testing.F) {
 		default:
 			t.Errorf("format %q", row.Format)
 		}
-		// Whatever was read must summarize and print.
-		s := Build([]Row{row}, nil, []Key{{row.Model, "bf16"}})
-		for _, r := range reporters {
-			if err := r.report(io.Discard, s); err != nil {
-				t.Errorf("%s report: %v", r.ext, err)
-			}
-		}
-	})
+	}
 }
 
 // TestLoadPrefersComplete checks that of a run's NAME.json and
