@@ -264,24 +264,24 @@ func barOf(e Entry) Bar {
 	return b
 }
 
-// aaBands shades each bar's A/A band across its column, behind the bars.
+// aaBands shades each bar's A/A band across its column, behind the bars,
+// between thin lines at its limits that keep a narrow band visible.
 type aaBands []Bar
-
-// aaColor is the A/A bands' shade: light enough that the grid and the
-// line at 1 show through.
-var aaColor = color.RGBA{R: 250, G: 215, B: 160, A: 255}
 
 func (a aaBands) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, trY := p.Transforms(&c)
-	c.SetColor(aaColor)
+	edge := draw.LineStyle{Color: color.RGBA{R: 215, G: 140, B: 40, A: 255}, Width: vg.Points(0.75)}
 	for i, b := range a {
 		if b.AA == nil {
 			continue
 		}
-		x := float64(i)
-		lo := vg.Point{X: trX(x - 0.5), Y: trY(b.AA[0])}
-		hi := vg.Point{X: trX(x + 0.5), Y: trY(b.AA[1])}
-		c.Fill(vg.Rectangle{Min: lo, Max: hi}.Path())
+		x0, x1 := trX(float64(i)-0.5), trX(float64(i)+0.5)
+		lo, hi := trY(b.AA[0]), trY(b.AA[1])
+		c.SetColor(color.RGBA{R: 250, G: 215, B: 160, A: 255})
+		c.Fill(vg.Rectangle{Min: vg.Point{X: x0, Y: lo}, Max: vg.Point{X: x1, Y: hi}}.Path())
+		for _, y := range []vg.Length{lo, hi} {
+			c.StrokeLine2(edge, x0, y, x1, y)
+		}
 	}
 }
 
