@@ -1,12 +1,13 @@
 // Package report summarizes a folder of experiment result files (rollbench
-// offline and online results and the JSON files `vllm bench throughput` and
-// `vllm bench serve` write) as tables to paste into reports: text, CSV and
-// Markdown, with each quantization's speedup over its model's bf16 run (in
-// throughput, and in mean end-to-end latency where the runs record it), and
-// draws its pictures as PNG files.
+// offline, online and paired results and the JSON files `vllm bench
+// throughput` and `vllm bench serve` write) as tables to paste into
+// reports: text, CSV and Markdown, with each quantization's speedup over its
+// model's bf16 run (in throughput, and in mean end-to-end latency where the
+// runs record it) held to the model's A/A band where it has one, and draws
+// its pictures as PNG files.
 //
-// Load reads a folder into flat Rows and the Problems of the files it could
-// not read; Build orders them, adds the combinations an experiment matrix
+// Load reads a folder into flat Rows (a paired file's arms each a row) and
+// the Problems of the files it could not read; Build orders them, adds the combinations an experiment matrix
 // expected but found no file for, and compares each row with its baseline;
 // Text, CSV and Markdown are the reporters. Reports are functions of the
 // files alone: nothing here runs an experiment.

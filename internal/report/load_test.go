@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -263,8 +264,13 @@ func checkFuzzRow(t *testing.T, name string, row Row) {
 // NAME.failed.json one row is summarized: the complete one.
 func TestLoadPrefersComplete(t *testing.T) {
 	const (
-		ok     = `{"schema": "rollbench.offline/1", "name": "m_bf16", "status": "ok", "spec": {"engine": {"quant": "bf16"}}, "throughput": {"output_tokens_per_second": 10}}`
-		failed = `{"schema": "rollbench.offline/1", "name": "m_bf16", "status": "failed", "error": "interrupted by SIGINT", "spec": {"engine": {"quant": "bf16"}}}`
+		ok         = `{"schema": "rollbench.offline/1", "name": "m_bf16", "status": "ok", "spec": {"engine": {"quant": "bf16"}}, "throughput": {"output_tokens_per_second": 10}}`
+		failed     = `{"schema": "rollbench.offline/1", "name": "m_bf16", "status": "failed", "error": "interrupted by SIGINT", "spec": {"engine": {"quant": "bf16"}}}`
+		okW8A8     = `{"schema": "rollbench.offline/1", "name": "m_w8a8", "status": "ok", "spec": {"engine": {"quant": "w8a8"}}}`
+		failedW8A8 = `{"schema": "rollbench.offline/1", "name": "m_w8a8", "status": "failed", "spec": {"engine": {"quant": "w8a8"}}}`
+		// A paired file is complete when every arm is.
+		pairedOK     = `{"schema": "rollbench.paired/1", "name": "m_paired", "status": "ok", "arms": [` + ok + `, ` + okW8A8 + `]}`
+		pairedFailed = `{"schema": "rollbench.paired/1", "name": "m_paired", "status": "failed", "arms": [` + ok + `, ` + failedW8A8 + `]}`
 	)
 	for _, tc := range []struct {
 		name  string
@@ -278,6 +284,10 @@ func TestLoadPrefersComplete(t *testing.T) {
 		{"both failed: NAME.json, the newer", map[string]string{"m_bf16.json": failed, "m_bf16.failed.json": failed}, []string{"m_bf16.json failed"}, 0},
 		{"complete only beside", map[string]string{"m_bf16.json": failed, "m_bf16.failed.json": ok}, []string{"m_bf16.failed.json ok"}, 0},
 		{"unreadable beside failed", map[string]string{"m_bf16.json": "{", "m_bf16.failed.json": failed}, []string{"m_bf16.failed.json failed"}, 1},
+		{"paired complete beside failed", map[string]string{"m_paired.json": pairedOK, "m_paired.failed.json": pairedFailed},
+			[]string{"m_paired.json ok", "m_paired.json ok"}, 0},
+		{"paired failed beside complete", map[string]string{"m_paired.json": pairedFailed, "m_paired.failed.json": pairedOK},
+			[]string{"m_paired.failed.json ok", "m_paired.failed.json ok"}, 0},
 		{"other runs untouched", map[string]string{"m_bf16.json": ok, "n_bf16.failed.json": strings.ReplaceAll(failed, "m_bf16", "n_bf16")},
 			[]string{"m_bf16.json ok", "n_bf16.failed.json failed"}, 0},
 	} {
@@ -306,6 +316,57 @@ func TestLoadPrefersComplete(t *testing.T) {
 						t.Errorf("note %q", n)
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestLoadPaired checks the rows a paired file gives, and the files that
+// are not one.
+func TestLoadPaired(t *testing.T) {
+	arm := func(quant string, aa bool, status string) string {
+		return `{"schema": "rollbench.offline/1", "name": "m_` + quant + `", "status": "` + status + `", "aa": ` + strconv.FormatBool(aa) +
+			`, "spec": {"engine": {"quant": "` + quant + `"}}, "throughput": {"output_tokens_per_second": 10}}`
+	}
+	file := func(status string, arms ...string) string {
+		return `{"schema": "rollbench.paired/1", "name": "m_paired", "status": "` + status + `", "error": "boom", "rounds": 1,
+		  "order": [["bf16", "w8a8"]], "arms": [` + strings.Join(arms, ", ") + `]}`
+	}
+	for _, tc := range []struct {
+		name, data string
+		want       []string // each row in short, or the error
+	}{
+		{"ok", file("ok", arm("bf16", false, "ok"), arm("bf16", true, "ok"), arm("w8a8", false, "ok")), []string{
+			"m bf16 ok rollbench m_paired.json out=10", "m bf16 (A/A) ok rollbench m_paired.json out=10", "m w8a8 ok rollbench m_paired.json out=10"}},
+		{"failed arms take the file's error", file("failed", arm("bf16", false, "failed"), arm("w8a8", false, "failed")), []string{
+			"m bf16 failed rollbench m_paired.json boom", "m w8a8 failed rollbench m_paired.json boom"}},
+		{"failed before any arm", file("failed"), []string{"m bf16 failed rollbench m_paired.json boom"}},
+		{"ok without arms", file("ok"), []string{"a paired result with status ok and no arms"}},
+		{"bad status", file("running", arm("bf16", false, "ok")), []string{`status "running" is not ok or failed`}},
+		{"baseline not first", file("ok", arm("w8a8", false, "ok"), arm("bf16", false, "ok")), []string{"the first arm is w8a8, not the bf16 baseline"}},
+		{"A/A first", file("ok", arm("bf16", true, "ok")), []string{"the first arm is bf16 (A/A), not the bf16 baseline"}},
+		{"arm of another schema", file("ok", `{"schema": "rollbench.online/1"}`), []string{"arm 1 is not a rollbench.offline/1 result"}},
+		{"arm not an object", file("ok", `3`), []string{"arm 1 is not a rollbench.offline/1 result"}},
+		{"bad arm", file("ok", arm("fp8", false, "ok")), []string{`arm 1: spec.engine.quant "fp8" is not bf16, w8a16 or w8a8`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, err := loadFile("m_paired.json", []byte(tc.data))
+			var got []string
+			if err != nil {
+				got = []string{err.Error()}
+			}
+			for _, r := range rows {
+				s := short(r)
+				if r.AA {
+					s = strings.Replace(s, "bf16", "bf16 (A/A)", 1)
+				}
+				got = append(got, s)
+				if r.Status == StatusOK && (r.Paired == nil || r.Paired.Baseline != "bf16") {
+					t.Errorf("row %s pairing %+v", s, r.Paired)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("rows\n  %q\nwant\n  %q", got, tc.want)
 			}
 		})
 	}

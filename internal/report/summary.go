@@ -161,10 +161,14 @@ func (s Speedup) Direction() int {
 }
 
 // Build puts rows in report order: models in the order they first appear in
-// expected, then the others alphabetically; within a model bf16, w8a16,
-// w8a8. A combination in expected without a row becomes a row with status
-// missing. Every ok row is compared with its model's ok bf16 row. Problems
-// are kept, ordered by file. Build does not change its arguments.
+// expected, then the others alphabetically; within a model bf16, bf16
+// (A/A), w8a16, w8a8. A combination in expected without a row becomes a row
+// with status missing (a Quant of "bf16 (A/A)" names the A/A run). Every ok
+// row is compared with its model's ok bf16 row, never an A/A one; a row of
+// a paired file with its file's bf16 arm, by the file's paired ratio. An A/A
+// row's interval is its model's A/A band, and a speedup overlapping it is
+// not significant. Problems are kept, ordered by file. Build does not
+// change its arguments.
 func Build(rows []Row, problems []Problem, expected []Key) Summary {
 	rank := map[string]int{}
 	count := map[Key]int{}
@@ -336,7 +340,7 @@ func markAA(rows []Entry) {
 			continue
 		}
 		if !e.Speedup.notSignificant() {
-			e.Notes = append(e.Notes, "the A/A interval leaves out 1: the two bf16 runs differed, from drift alone")
+			e.Notes = append(e.Notes, "the A/A interval leaves out 1: the two bf16 runs differed (drift, or the 1 in 20 an interval misses)")
 		}
 		source := ""
 		if e.Paired != nil {
