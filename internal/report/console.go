@@ -15,8 +15,8 @@ import (
 
 // Console writes the short summary rollbench prints after a run: what ran,
 // its headline figures, its warnings, its profiled pass and where its result
-// and its engine log are. res is the *result.Offline or *result.Online
-// saved at path.
+// and its engine log are. res is the *result.Offline, *result.Online or
+// *result.Paired saved at path.
 func Console(w io.Writer, res any, path string) error {
 	var b strings.Builder
 	switch r := res.(type) {
@@ -28,8 +28,17 @@ func Console(w io.Writer, res any, path string) error {
 		consoleOnline(&b, r)
 		consoleTail(&b, slices.Concat(r.Warnings, r.Metrics.Notes), path, r.ServerLog)
 		consoleProfile(&b, r.Profile)
+	case *result.Paired:
+		consolePaired(&b, r)
+		var warnings []string
+		for _, a := range r.Arms {
+			for _, w := range a.Warnings {
+				warnings = append(warnings, a.Label()+": "+w)
+			}
+		}
+		consoleTail(&b, warnings, path, r.Log)
 	default:
-		return fmt.Errorf("console summary of a %T: want *result.Offline or *result.Online", res)
+		return fmt.Errorf("console summary of a %T: want *result.Offline, *result.Online or *result.Paired", res)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -67,6 +76,33 @@ func consoleOffline(b *strings.Builder, r *result.Offline) {
 		for _, c := range tl.Caveats {
 			fmt.Fprintf(b, "  note        %s\n", c)
 		}
+	}
+}
+
+// consolePaired shows each arm's mean output rate over the rounds and each
+// paired comparison; the matrix summary shows them in full.
+func consolePaired(b *strings.Builder, r *result.Paired) {
+	labels := make([]string, len(r.Arms))
+	for i, a := range r.Arms {
+		labels[i] = a.Label()
+	}
+	fmt.Fprintf(b, "%s: paired, %d rounds of %s\n", r.Name, r.Rounds, strings.Join(labels, ", "))
+	if r.Status != result.StatusOK {
+		fmt.Fprintf(b, "  failed      %s\n", r.Error)
+	}
+	for i, a := range r.Arms {
+		if a.Status != result.StatusOK {
+			continue
+		}
+		e := a.OutputEstimate(metrics.Alpha)
+		fmt.Fprintf(b, "  %-11s %.1f output tok/s ± %.1f%% (95%% CI, n=%d)\n", labels[i], e.Mean, 100*e.HalfWidth(), e.N)
+	}
+	for _, c := range r.Comparisons {
+		fmt.Fprintf(b, "  %-11s %.3fx %s vs %s at %.2f%% (p=%s, paired over %d rounds)\n", c.Arm, c.Ratio,
+			bandText(Band{Low: &c.Low, High: &c.High}), c.Baseline, 100*c.Level, metrics.PValue(c.P), c.Rounds)
+	}
+	if r.Stop != nil {
+		fmt.Fprintf(b, "  stopped     %s\n", r.Stop.Reason)
 	}
 }
 

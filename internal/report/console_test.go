@@ -47,6 +47,28 @@ func TestConsole(t *testing.T) {
 	}
 }
 
+// TestConsolePaired writes the console summary of the paired fixtures,
+// the failed one too.
+func TestConsolePaired(t *testing.T) {
+	for _, name := range []string{"small_paired", "big_paired"} {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", "paired", name+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p result.Paired
+			if err := json.Unmarshal(data, &p); err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			if err := Console(&got, &p, "benchmark_results/"+name+".json"); err != nil {
+				t.Fatal(err)
+			}
+			golden.Check(t, filepath.Join("testdata", "console", name+".console.golden"), got.Bytes(), *update)
+		})
+	}
+}
+
 func TestConsoleRejectsOtherTypes(t *testing.T) {
 	err := Console(&bytes.Buffer{}, &result.Session{}, "x.json")
 	if err == nil || !strings.Contains(err.Error(), "*result.Session") {

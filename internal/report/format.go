@@ -150,7 +150,7 @@ func CSV(w io.Writer, s Summary) error {
 	}
 	if samples {
 		header = append(header, "repetitions", "output_tok_s_ci95_low", "output_tok_s_ci95_high",
-			"speedup_ci95_low", "speedup_ci95_high", "speedup_p")
+			"speedup_ci95_low", "speedup_ci95_high", "speedup_p", "speedup_ci_level", "speedup_test")
 	}
 	cw.Write(append(header, "notes"))
 	for _, e := range s.Rows {
@@ -165,10 +165,13 @@ func CSV(w io.Writer, s Summary) error {
 		if e.footnoted() {
 			notes = append(notes, e.Warnings...)
 		}
+		for _, f := range e.Footnotes {
+			notes = append(notes, f.Label+": "+f.Text)
+		}
 		if e.Speedup.Reason != "" {
 			notes = append(notes, "speedup N/A: "+e.Speedup.Reason)
 		}
-		record := []string{e.Model, e.Quant, e.Status, e.Format, e.Source,
+		record := []string{e.Model, e.Label(), e.Status, e.Format, e.Source,
 			raw(e.OutputTokensPerSecond), raw(e.TotalTokensPerSecond), raw(e.ElapsedSeconds),
 			raw(e.RequestsPerSecond), raw(e.SequencesPerSecond), raw(e.MeanE2ELms), raw(e.P99E2ELms),
 			raw(e.Speedup.Ratio), e.Speedup.Metric, direction(e.Speedup)}
@@ -204,17 +207,27 @@ func raw(v *float64) string {
 }
 
 // intervalRecord is a row's repetitions, its output tok/s interval and its
-// speedup's interval and p-value, in CSV cells.
+// speedup's interval, p-value, the interval's level (below 0.95 never,
+// above it when corrected for a stopping rule's looks) and the test, in
+// CSV cells.
 func intervalRecord(e Entry) []string {
-	cells := make([]string, 6)
+	cells := make([]string, 8)
 	if e.Status != StatusOK || e.Samples == nil {
 		return cells
 	}
 	est := metrics.NewEstimate(e.Samples.OutputTokensPerSecond)
 	cells[0] = strconv.Itoa(est.N)
 	cells[1], cells[2] = raw(&est.Low), raw(&est.High)
-	if iv := e.Speedup.Interval; iv != nil {
-		cells[3], cells[4], cells[5] = raw(iv.Low), raw(iv.High), raw(&iv.P)
+	sp := e.Speedup
+	if b, ok := sp.band(); ok {
+		p, _ := sp.p()
+		cells[3], cells[4], cells[5] = raw(b.Low), raw(b.High), raw(&p)
+		if sp.Paired != nil {
+			cells[6], cells[7] = raw(&sp.Paired.Level), "paired"
+		} else {
+			level := 1 - metrics.Alpha/float64(max(sp.Interval.Looks, 1))
+			cells[6], cells[7] = raw(&level), "welch"
+		}
 	}
 	return cells
 }
@@ -225,7 +238,7 @@ func direction(sp Speedup) string {
 		return "baseline"
 	case sp.Ratio == nil:
 		return ""
-	case sp.Interval != nil && !sp.Interval.Significant:
+	case sp.notSignificant():
 		return "not significant"
 	}
 	return [...]string{"slower", "same", "faster"}[sp.Direction()+1]
@@ -248,15 +261,11 @@ func table(s Summary, esc func(string) string) (cols []column, cells [][]string,
 		header[j] = c.name
 	}
 	cells = append(cells, header)
-	warned := 0
-	for _, e := range s.Rows {
+	refs, _ := numberFootnotes(s)
+	for i, e := range s.Rows {
 		ok := e.Status == StatusOK
-		notes := shownNotes(e, !e2el)
-		if e.footnoted() {
-			warned++
-			notes = append(notes, fmt.Sprintf("warnings [%d]", warned))
-		}
-		row := []string{e.Model, e.Quant, e.Status,
+		notes := append(shownNotes(e, !e2el), refs[i]...)
+		row := []string{e.Model, e.Label(), e.Status,
 			withInterval(fixed(e.OutputTokensPerSecond, 1, ok), e), fixed(e.ElapsedSeconds, 2, ok),
 			fixed(e.RequestsPerSecond, 2, ok), fixed(e.SequencesPerSecond, 2, ok),
 			speedupCell(e.Speedup)}
@@ -317,15 +326,19 @@ func speedupCell(sp Speedup) string {
 	}
 	s := fmt.Sprintf("%.2fx", *sp.Ratio)
 	switch {
-	case sp.Interval != nil && !sp.Interval.Significant:
+	case sp.notSignificant():
 		s += " ~"
 	case sp.Direction() == 1:
 		s += " ^"
 	case sp.Direction() == -1:
 		s += " v"
 	}
-	if iv := sp.Interval; iv != nil {
-		s += " " + intervalText(iv) + " p=" + metrics.PValue(iv.P)
+	if b, ok := sp.band(); ok {
+		p, _ := sp.p()
+		s += " " + bandText(b) + " p=" + metrics.PValue(p)
+	}
+	if sp.Paired != nil {
+		s += " paired"
 	}
 	if sp.Metric == MetricTotal {
 		s += " " + totalMark
@@ -333,13 +346,12 @@ func speedupCell(sp Speedup) string {
 	return s
 }
 
-// intervalText prints a speedup's 95% interval as [0.95, 1.21], or
-// [unbounded].
-func intervalText(iv *metrics.Ratio) string {
-	if iv.Low == nil || iv.High == nil {
+// bandText prints a speedup's interval as [0.95, 1.21], or [unbounded].
+func bandText(b Band) string {
+	if b.Low == nil || b.High == nil {
 		return "[unbounded]"
 	}
-	return fmt.Sprintf("[%.2f, %.2f]", *iv.Low, *iv.High)
+	return fmt.Sprintf("[%.2f, %.2f]", *b.Low, *b.High)
 }
 
 // withInterval adds to a figure cell its 95% interval's half width as a
@@ -369,6 +381,11 @@ func shownNotes(e Entry, e2elInNotes bool) []string {
 	return append(notes, e.Notes...)
 }
 
+// significance says what a speedup's mark means.
+func significance() string {
+	return fmt.Sprintf(", ~ when not significant at alpha %.2f, ^ or v when significant", metrics.Alpha)
+}
+
 // footnotes say what the speedups compare.
 func footnotes(s Summary) []string {
 	var output, total bool
@@ -383,16 +400,25 @@ func footnotes(s Summary) []string {
 		notes = append(notes, "speedup vs bf16: the row's output tok/s / its model's bf16 output tok/s; ^ faster than bf16, v slower, no mark when equal to 2 decimals.")
 	}
 	if hasSamples(s) {
-		notes = append(notes, fmt.Sprintf("With repetitions (--repeat): output tok/s is the mean of the repetitions ± half its 95%% Student's t interval as a share of the mean; "+
-			"a speedup is the ratio of the mean throughputs [its 95%% interval, Fieller's, unbounded when bf16's mean is too uncertain] with the p-value of Welch's t-test, ~ when not significant at alpha %.2f, ^ or v when significant.", metrics.Alpha))
-	}
-	warned := 0
-	for _, e := range s.Rows {
-		if e.footnoted() {
-			warned++
-			notes = append(notes, fmt.Sprintf("[%d] %s %s: %s.", warned, e.Model, e.Quant, strings.Join(e.Warnings, "; ")))
+		n := "With repetitions (--repeat): output tok/s is the mean of the repetitions ± half its 95% Student's t interval as a share of the mean"
+		if hasWelch(s) {
+			n += "; a speedup is the ratio of the mean throughputs [its 95% interval, Fieller's, unbounded when bf16's mean is too uncertain] with the p-value of Welch's t-test" + significance()
 		}
+		notes = append(notes, n+".")
 	}
+	if hasPaired(s) {
+		notes = append(notes, "paired (--paired): bf16 and the model's other configurations loaded side by side and measured in alternation, one pass each per round on the same prompts; "+
+			"a paired speedup is the geometric mean of the rounds' ratios [its 95% Student's t interval on their logs] with the p-value of the paired t-test"+significance()+".")
+	}
+	if hasStop(s) {
+		notes = append(notes, "--repeat auto: the intervals and p-values of rows it stopped are corrected for its looks (Bonferroni; over both rows' looks for an unpaired speedup), so that they still hold at 95%; their levels are in the CSV.")
+	}
+	if hasAA(s) {
+		notes = append(notes, "bf16 (A/A) (--aa): bf16 measured again as if it were another configuration; its speedup's interval is its model's A/A band, the spread this machine shows when nothing changes. "+
+			"A speedup whose interval overlaps that band is marked ~ whatever its p-value.")
+	}
+	_, lines := numberFootnotes(s)
+	notes = append(notes, lines...)
 	if len(s.Geomeans) > 0 {
 		notes = append(notes, "geomean: the geometric mean of a quantization's speedups vs bf16 across the models that have one.")
 	}
@@ -404,6 +430,47 @@ func footnotes(s Summary) []string {
 			"E2EL speedup vs bf16: its model's bf16 mean E2EL / the row's mean E2EL, so above 1 (^) the row is faster than bf16, v slower, no mark when equal to 2 decimals.")
 	}
 	return notes
+}
+
+// numberFootnotes numbers the rows' footnotes in row order, a row's
+// warnings first: refs are each row's references for its notes cell, lines
+// the footnotes. Rows with the same footnote (the arms of a paired file)
+// share its number.
+func numberFootnotes(s Summary) (refs [][]string, lines []string) {
+	number := map[Footnote]int{}
+	refs = make([][]string, len(s.Rows))
+	for i, e := range s.Rows {
+		fs := slices.Clone(e.Footnotes)
+		if e.footnoted() {
+			fs = append([]Footnote{{Label: "warnings", Subject: e.Model + " " + e.Label(), Text: strings.Join(e.Warnings, "; ")}}, fs...)
+		}
+		for _, f := range fs {
+			n, ok := number[f]
+			if !ok {
+				n = len(number) + 1
+				number[f] = n
+				lines = append(lines, fmt.Sprintf("[%d] %s: %s.", n, f.Subject, f.Text))
+			}
+			refs[i] = append(refs[i], fmt.Sprintf("%s [%d]", f.Label, n))
+		}
+	}
+	return refs, lines
+}
+
+func hasWelch(s Summary) bool {
+	return slices.ContainsFunc(s.Rows, func(e Entry) bool { return e.Speedup.Interval != nil })
+}
+
+func hasPaired(s Summary) bool {
+	return slices.ContainsFunc(s.Rows, func(e Entry) bool { return e.Speedup.Paired != nil })
+}
+
+func hasStop(s Summary) bool {
+	return slices.ContainsFunc(s.Rows, func(e Entry) bool { return e.Status == StatusOK && e.Stop != nil })
+}
+
+func hasAA(s Summary) bool {
+	return slices.ContainsFunc(s.Rows, func(e Entry) bool { return e.AA })
 }
 
 // clean puts text on one line: control characters and runs of white space

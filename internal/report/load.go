@@ -1,18 +1,20 @@
 // Package report summarizes a folder of experiment result files (rollbench
-// offline and online results and the JSON files `vllm bench throughput` and
-// `vllm bench serve` write) as tables to paste into reports: text, CSV and
-// Markdown, with each quantization's speedup over its model's bf16 run (in
-// throughput, and in mean end-to-end latency where the runs record it), and
-// draws its pictures as PNG files.
+// offline, online and paired results and the JSON files `vllm bench
+// throughput` and `vllm bench serve` write) as tables to paste into
+// reports: text, CSV and Markdown, with each quantization's speedup over its
+// model's bf16 run (in throughput, and in mean end-to-end latency where the
+// runs record it) held to the model's A/A band where it has one, and draws
+// its pictures as PNG files.
 //
-// Load reads a folder into flat Rows and the Problems of the files it could
-// not read; Build orders them, adds the combinations an experiment matrix
+// Load reads a folder into flat Rows (a paired file's arms each a row) and
+// the Problems of the files it could not read; Build orders them, adds the combinations an experiment matrix
 // expected but found no file for, and compares each row with its baseline;
 // Text, CSV and Markdown are the reporters. Reports are functions of the
 // files alone: nothing here runs an experiment.
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +27,7 @@ import (
 
 	"github.com/rollbench/rollbench/internal/result"
 	"github.com/rollbench/rollbench/metrics"
+	"github.com/rollbench/rollbench/workload"
 )
 
 // Status of a row.
@@ -52,11 +55,13 @@ var Quantizations = []string{"bf16", "w8a16", "w8a8"}
 // baselineQuant is the variant the others are compared with.
 const baselineQuant = "bf16"
 
-// The rollbench result layouts this package reads: an offline result, and
-// an online one, which carries `vllm bench serve`'s keys at its top level.
+// The rollbench result layouts this package reads: an offline result, an
+// online one, which carries `vllm bench serve`'s keys at its top level, and
+// a paired experiment's, whose arms are offline results.
 const (
-	offlineSchema = "rollbench.offline/1"
+	offlineSchema = result.Schema
 	onlineSchema  = "rollbench.online/1"
+	pairedSchema  = result.PairedSchema
 )
 
 // Row is one experiment as read from its result file. A nil figure is not
@@ -89,9 +94,42 @@ type Row struct {
 	N        int      `json:"n,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
 
-	// Samples are the repetitions of a run measured more than once; its
-	// figures above are then their means.
+	// Samples are the repetitions of a run measured more than once (a
+	// paired arm's rounds); its figures above are then their means.
 	Samples *Samples `json:"samples,omitempty"`
+
+	// AA marks the BF16 configuration measured a second time (--aa), the
+	// floor of what this machine's spread makes of no difference: Quant is
+	// bf16, and the row is shown as "bf16 (A/A)" and is never a baseline.
+	AA bool `json:"aa,omitempty"`
+	// Stop is why --repeat auto ended the row's passes (a paired file's
+	// rounds): the row's intervals are at the level its looks correct for.
+	Stop *metrics.Stop `json:"stop,omitempty"`
+	// Paired is set on the rows of a paired experiment's arms.
+	Paired *Pairing `json:"paired,omitempty"`
+}
+
+// Pairing is what a row of a paired experiment needs to be compared with
+// its baseline, the arm of the same file it was measured in alternation
+// with.
+type Pairing struct {
+	// Baseline labels the baseline arm.
+	Baseline string `json:"baseline"`
+	// Comparison is the file's paired ratio of this arm over the baseline:
+	// nil for the baseline itself, and for an arm the experiment could not
+	// compare (fewer than two rounds).
+	Comparison *metrics.PairedRatio `json:"comparison,omitempty"`
+	Rounds     int                  `json:"rounds"`
+	// Order is each round's order of arms, by label.
+	Order [][]string `json:"order"`
+	// Arms are the labels of the file's arms, the baseline first.
+	Arms []string `json:"arms"`
+}
+
+// Label names the row's configuration in the summaries: its quantization,
+// "bf16 (A/A)" for an A/A row, as result.Offline.Label names a paired arm.
+func (r Row) Label() string {
+	return (&result.Offline{Spec: workload.Spec{Engine: workload.Engine{Quant: workload.Quantization(r.Quant)}}, AA: r.AA}).Label()
 }
 
 // Samples are a row's figures, one per repetition.
@@ -125,72 +163,105 @@ func Load(dir string) (rows []Row, problems []Problem, err error) {
 			continue
 		}
 		file := filepath.Join(dir, name)
-		row, err := readFile(file)
+		read, err := readFile(file)
 		if err != nil {
 			problems = append(problems, Problem{File: file, Reason: err.Error()})
 			continue
 		}
-		rows = append(rows, row)
+		rows = append(rows, read...)
 	}
 	return preferComplete(rows), problems, nil
 }
 
-// preferComplete keeps one row of a run that has both a NAME.json and a
-// NAME.failed.json: the complete one, else NAME.json, the newer.
+// preferComplete keeps the rows of one file of a run that has both a
+// NAME.json and a NAME.failed.json: the complete one, else NAME.json, the
+// newer. A file is complete when all its rows (a paired file's arms) are
+// ok.
 func preferComplete(rows []Row) []Row {
-	index := map[string]int{}
-	for i, r := range rows {
-		index[r.Source] = i
+	complete := map[string]bool{}
+	for _, r := range rows {
+		ok, seen := complete[r.Source]
+		complete[r.Source] = (ok || !seen) && r.Status == StatusOK
 	}
-	drop := map[int]bool{}
-	for i, r := range rows {
-		name, ok := strings.CutSuffix(r.Source, result.FailedExt)
+	drop := map[string]bool{}
+	for source := range complete {
+		name, ok := strings.CutSuffix(source, result.FailedExt)
 		if !ok {
 			continue
 		}
-		if j, ok := index[name+result.Ext]; ok {
-			if r.Status == StatusOK && rows[j].Status != StatusOK {
-				drop[j] = true
+		if newer, ok := complete[name+result.Ext]; ok {
+			if complete[source] && !newer {
+				drop[name+result.Ext] = true
 			} else {
-				drop[i] = true
+				drop[source] = true
 			}
 		}
 	}
 	var kept []Row
-	for i, r := range rows {
-		if !drop[i] {
+	for _, r := range rows {
+		if !drop[r.Source] {
 			kept = append(kept, r)
 		}
 	}
 	return kept
 }
 
-func readFile(file string) (Row, error) {
+func readFile(file string) ([]Row, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return Row{}, fmt.Errorf("cannot read: %w", err)
+		return nil, fmt.Errorf("cannot read: %w", err)
 	}
 	return loadFile(filepath.Base(file), data)
 }
 
 // loadFile decodes one result file called name (a base name), recognising
-// its format by its keys.
-func loadFile(name string, data []byte) (Row, error) {
+// its format by its keys: one row, or a paired file's one row per arm.
+func loadFile(name string, data []byte) ([]Row, error) {
+	keys, err := objectKeys(data)
+	if err != nil {
+		return nil, err
+	}
+	if schema, ok := keys["schema"]; ok && isSchema(schema, pairedSchema) {
+		rows, err := loadPaired(data)
+		for i := range rows {
+			rows[i].Source = name
+		}
+		return rows, err
+	}
+	row, err := loadOne(name, data, keys)
+	if err != nil {
+		return nil, err
+	}
+	return []Row{row}, nil
+}
+
+// objectKeys decodes a JSON object's top level.
+func objectKeys(data []byte) (map[string]json.RawMessage, error) {
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(data, &keys); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return Row{}, fmt.Errorf("not a JSON object but %s", te.Value)
+			return nil, fmt.Errorf("not a JSON object but %s", te.Value)
 		}
-		return Row{}, fmt.Errorf("invalid JSON: %v", err)
+		return nil, fmt.Errorf("invalid JSON: %v", err)
 	}
 	if keys == nil {
-		return Row{}, errors.New("not a JSON object but null")
+		return nil, errors.New("not a JSON object but null")
 	}
+	return keys, nil
+}
+
+func isSchema(raw json.RawMessage, want string) bool {
+	var s string
+	return json.Unmarshal(raw, &s) == nil && s == want
+}
+
+// loadOne decodes a result file of one experiment.
+func loadOne(name string, data []byte, keys map[string]json.RawMessage) (Row, error) {
 	has := func(k string) bool { _, ok := keys[k]; return ok }
 	var (
 		row Row
@@ -265,6 +336,9 @@ type rollbenchFile struct {
 		} `json:"engine"`
 	} `json:"spec"`
 	Warnings []string `json:"warnings"`
+	// AA and Stop are an offline result's A/A mark and --repeat auto's end.
+	AA   bool          `json:"aa"`
+	Stop *metrics.Stop `json:"stop"`
 
 	// An offline result's figures.
 	Throughput struct {
@@ -297,7 +371,7 @@ func loadRollbench(data []byte, schema json.RawMessage) (Row, error) {
 		return Row{}, fmt.Errorf("schema is not a string but %s", schema)
 	}
 	if s != offlineSchema && s != onlineSchema {
-		return Row{}, fmt.Errorf("unknown schema %q (this report reads %s and %s)", s, offlineSchema, onlineSchema)
+		return Row{}, fmt.Errorf("unknown schema %q (this report reads %s, %s and %s)", s, offlineSchema, onlineSchema, pairedSchema)
 	}
 	var f rollbenchFile
 	if err := json.Unmarshal(data, &f); err != nil {
@@ -310,6 +384,8 @@ func loadRollbench(data []byte, schema json.RawMessage) (Row, error) {
 		Prompts:  f.Spec.Rollout.NumPrompts,
 		N:        f.Spec.Rollout.N,
 		Warnings: f.Warnings,
+		AA:       f.AA,
+		Stop:     f.Stop,
 	}
 	if s == onlineSchema {
 		row.Format = FormatRollbenchOnline
@@ -376,13 +452,92 @@ func setRepetitions(row *Row, f rollbenchFile) {
 	row.SequencesPerSecond = mean(seqs)
 }
 
+// pairedFile is the part of a paired experiment's result a summary needs;
+// its arms are offline results.
+type pairedFile struct {
+	Name        string              `json:"name"`
+	ModelName   string              `json:"model_name"`
+	Status      string              `json:"status"`
+	Error       string              `json:"error"`
+	Arms        []json.RawMessage   `json:"arms"`
+	Rounds      int                 `json:"rounds"`
+	Order       [][]string          `json:"order"`
+	Comparisons []result.Comparison `json:"comparisons"`
+	Stop        *metrics.Stop       `json:"stop"`
+}
+
+// loadPaired reads a paired experiment's file as one row per arm, each with
+// the file's pairing and its own comparison. A file that failed before it
+// recorded an arm is one failed bf16 row: the model has no baseline.
+func loadPaired(data []byte) ([]Row, error) {
+	var f pairedFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("not a %s result: %v", pairedSchema, err)
+	}
+	switch f.Status {
+	case StatusOK, StatusFailed:
+	default:
+		return nil, fmt.Errorf("status %q is not ok or failed", f.Status)
+	}
+	model := f.ModelName
+	if model == "" {
+		model, _ = strings.CutSuffix(f.Name, "_paired")
+	}
+	if len(f.Arms) == 0 {
+		if f.Status == StatusOK {
+			return nil, errors.New("a paired result with status ok and no arms")
+		}
+		if model == "" {
+			return nil, errors.New("no model_name or name to name the model by")
+		}
+		return []Row{{Model: model, Quant: baselineQuant, Status: StatusFailed, Reason: f.Error, Format: FormatRollbench}}, nil
+	}
+	rows := make([]Row, len(f.Arms))
+	labels := make([]string, len(f.Arms))
+	for i, arm := range f.Arms {
+		keys, err := objectKeys(arm)
+		if err != nil || !isSchema(keys["schema"], offlineSchema) {
+			return nil, fmt.Errorf("arm %d is not a %s result", i+1, offlineSchema)
+		}
+		row, err := loadRollbench(arm, keys["schema"])
+		if err != nil {
+			return nil, fmt.Errorf("arm %d: %v", i+1, err)
+		}
+		if model != "" {
+			row.Model = model
+		}
+		if row.Status != StatusOK && row.Reason == "" {
+			row.Reason = f.Error
+		}
+		row.Stop = cmp.Or(row.Stop, f.Stop)
+		rows[i], labels[i] = row, row.Label()
+	}
+	if rows[0].Quant != baselineQuant || rows[0].AA {
+		return nil, fmt.Errorf("the first arm is %s, not the bf16 baseline", labels[0])
+	}
+	for i := range rows {
+		p := &Pairing{Baseline: labels[0], Rounds: f.Rounds, Order: f.Order, Arms: labels}
+		for _, c := range f.Comparisons {
+			if i > 0 && c.Arm == labels[i] && c.Baseline == labels[0] && c.Metric == result.MetricOutput {
+				p.Comparison = &c.PairedRatio
+			}
+		}
+		rows[i].Paired = p
+	}
+	return rows, nil
+}
+
 // rollbenchModel names a result's model: model_name, else the experiment
 // name without its _<quant> suffix, else the model directory's base name.
 func rollbenchModel(f rollbenchFile, quant string) string {
 	if f.ModelName != "" {
 		return f.ModelName
 	}
-	if m, ok := strings.CutSuffix(f.Name, "_"+quant); ok && m != "" {
+	suffix := "_" + quant
+	if f.AA {
+		suffix += "_aa"
+	}
+	if m, ok := strings.CutSuffix(f.Name, suffix); ok && m != "" {
 		return m
 	}
 	if f.Spec.Engine.Model != "" {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -101,7 +102,7 @@ func TestLoadFile(t *testing.T) {
 		{"unknown keys", "a_bf16.json", `{"latency": 3}`,
 			"not a rollbench or vllm bench result: no schema, duration or elapsed_time and tokens_per_second key"},
 		{"other schema", "a_bf16.json", `{"schema": "rollbench.offline/2"}`,
-			`unknown schema "rollbench.offline/2" (this report reads rollbench.offline/1 and rollbench.online/1)`},
+			`unknown schema "rollbench.offline/2" (this report reads rollbench.offline/1, rollbench.online/1 and rollbench.paired/1)`},
 		{"schema not a string", "a_bf16.json", `{"schema": 1}`, "schema is not a string but 1"},
 		{"rollbench bad quant", "a_bf16.json", strings.Replace(okRollbench, "W8A8", "fp8", 1),
 			`spec.engine.quant "fp8" is not bf16, w8a16 or w8a8`},
@@ -121,10 +122,13 @@ func TestLoadFile(t *testing.T) {
 			"not a vllm bench serve result: json: cannot unmarshal string into Go struct field serveFile.duration of type float64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			row, err := loadFile(tc.file, []byte(tc.data))
+			rows, err := loadFile(tc.file, []byte(tc.data))
 			got := errText(err)
 			if err == nil {
-				got = short(row)
+				if len(rows) != 1 {
+					t.Fatalf("%d rows, want 1", len(rows))
+				}
+				got = short(rows[0])
 			}
 			if got != tc.want {
 				t.Errorf("loadFile =\n  %s\nwant\n  %s", got, tc.want)
@@ -214,13 +218,32 @@ func FuzzLoadFile(f *testing.F) {
 	f.Add("m_w8a8.json", []byte(okOnline))
 	f.Add("m_w8a8.json", []byte(`{"duration": 1, "completed": 0}`))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
-		row, err := loadFile(name, data)
+		rows, err := loadFile(name, data)
 		if err != nil {
 			if err.Error() == "" {
 				t.Error("empty error")
 			}
 			return
 		}
+		if len(rows) == 0 {
+			t.Fatal("no rows and no error")
+		}
+		for _, row := range rows {
+			checkFuzzRow(t, name, row)
+		}
+		// Whatever was read must summarize and print.
+		s := Build(rows, nil, []Key{{rows[0].Model, "bf16"}})
+		for _, r := range reporters {
+			if err := r.report(io.Discard, s); err != nil {
+				t.Errorf("%s report: %v", r.ext, err)
+			}
+		}
+	})
+}
+
+func checkFuzzRow(t *testing.T, name string, row Row) {
+	t.Helper()
+	{
 		if row.Model == "" || !knownQuant(row.Quant) || row.Source != name {
 			t.Errorf("row without model, known quant or source: %+v", row)
 		}
@@ -234,22 +257,20 @@ func FuzzLoadFile(f *testing.F) {
 		default:
 			t.Errorf("format %q", row.Format)
 		}
-		// Whatever was read must summarize and print.
-		s := Build([]Row{row}, nil, []Key{{row.Model, "bf16"}})
-		for _, r := range reporters {
-			if err := r.report(io.Discard, s); err != nil {
-				t.Errorf("%s report: %v", r.ext, err)
-			}
-		}
-	})
+	}
 }
 
 // TestLoadPrefersComplete checks that of a run's NAME.json and
 // NAME.failed.json one row is summarized: the complete one.
 func TestLoadPrefersComplete(t *testing.T) {
 	const (
-		ok     = `{"schema": "rollbench.offline/1", "name": "m_bf16", "status": "ok", "spec": {"engine": {"quant": "bf16"}}, "throughput": {"output_tokens_per_second": 10}}`
-		failed = `{"schema": "rollbench.offline/1", "name": "m_bf16", "status": "failed", "error": "interrupted by SIGINT", "spec": {"engine": {"quant": "bf16"}}}`
+		ok         = `{"schema": "rollbench.offline/1", "name": "m_bf16", "status": "ok", "spec": {"engine": {"quant": "bf16"}}, "throughput": {"output_tokens_per_second": 10}}`
+		failed     = `{"schema": "rollbench.offline/1", "name": "m_bf16", "status": "failed", "error": "interrupted by SIGINT", "spec": {"engine": {"quant": "bf16"}}}`
+		okW8A8     = `{"schema": "rollbench.offline/1", "name": "m_w8a8", "status": "ok", "spec": {"engine": {"quant": "w8a8"}}}`
+		failedW8A8 = `{"schema": "rollbench.offline/1", "name": "m_w8a8", "status": "failed", "spec": {"engine": {"quant": "w8a8"}}}`
+		// A paired file is complete when every arm is.
+		pairedOK     = `{"schema": "rollbench.paired/1", "name": "m_paired", "status": "ok", "arms": [` + ok + `, ` + okW8A8 + `]}`
+		pairedFailed = `{"schema": "rollbench.paired/1", "name": "m_paired", "status": "failed", "arms": [` + ok + `, ` + failedW8A8 + `]}`
 	)
 	for _, tc := range []struct {
 		name  string
@@ -263,6 +284,10 @@ func TestLoadPrefersComplete(t *testing.T) {
 		{"both failed: NAME.json, the newer", map[string]string{"m_bf16.json": failed, "m_bf16.failed.json": failed}, []string{"m_bf16.json failed"}, 0},
 		{"complete only beside", map[string]string{"m_bf16.json": failed, "m_bf16.failed.json": ok}, []string{"m_bf16.failed.json ok"}, 0},
 		{"unreadable beside failed", map[string]string{"m_bf16.json": "{", "m_bf16.failed.json": failed}, []string{"m_bf16.failed.json failed"}, 1},
+		{"paired complete beside failed", map[string]string{"m_paired.json": pairedOK, "m_paired.failed.json": pairedFailed},
+			[]string{"m_paired.json ok", "m_paired.json ok"}, 0},
+		{"paired failed beside complete", map[string]string{"m_paired.json": pairedFailed, "m_paired.failed.json": pairedOK},
+			[]string{"m_paired.failed.json ok", "m_paired.failed.json ok"}, 0},
 		{"other runs untouched", map[string]string{"m_bf16.json": ok, "n_bf16.failed.json": strings.ReplaceAll(failed, "m_bf16", "n_bf16")},
 			[]string{"m_bf16.json ok", "n_bf16.failed.json failed"}, 0},
 	} {
@@ -291,6 +316,57 @@ func TestLoadPrefersComplete(t *testing.T) {
 						t.Errorf("note %q", n)
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestLoadPaired checks the rows a paired file gives, and the files that
+// are not one.
+func TestLoadPaired(t *testing.T) {
+	arm := func(quant string, aa bool, status string) string {
+		return `{"schema": "rollbench.offline/1", "name": "m_` + quant + `", "status": "` + status + `", "aa": ` + strconv.FormatBool(aa) +
+			`, "spec": {"engine": {"quant": "` + quant + `"}}, "throughput": {"output_tokens_per_second": 10}}`
+	}
+	file := func(status string, arms ...string) string {
+		return `{"schema": "rollbench.paired/1", "name": "m_paired", "status": "` + status + `", "error": "boom", "rounds": 1,
+		  "order": [["bf16", "w8a8"]], "arms": [` + strings.Join(arms, ", ") + `]}`
+	}
+	for _, tc := range []struct {
+		name, data string
+		want       []string // each row in short, or the error
+	}{
+		{"ok", file("ok", arm("bf16", false, "ok"), arm("bf16", true, "ok"), arm("w8a8", false, "ok")), []string{
+			"m bf16 ok rollbench m_paired.json out=10", "m bf16 (A/A) ok rollbench m_paired.json out=10", "m w8a8 ok rollbench m_paired.json out=10"}},
+		{"failed arms take the file's error", file("failed", arm("bf16", false, "failed"), arm("w8a8", false, "failed")), []string{
+			"m bf16 failed rollbench m_paired.json boom", "m w8a8 failed rollbench m_paired.json boom"}},
+		{"failed before any arm", file("failed"), []string{"m bf16 failed rollbench m_paired.json boom"}},
+		{"ok without arms", file("ok"), []string{"a paired result with status ok and no arms"}},
+		{"bad status", file("running", arm("bf16", false, "ok")), []string{`status "running" is not ok or failed`}},
+		{"baseline not first", file("ok", arm("w8a8", false, "ok"), arm("bf16", false, "ok")), []string{"the first arm is w8a8, not the bf16 baseline"}},
+		{"A/A first", file("ok", arm("bf16", true, "ok")), []string{"the first arm is bf16 (A/A), not the bf16 baseline"}},
+		{"arm of another schema", file("ok", `{"schema": "rollbench.online/1"}`), []string{"arm 1 is not a rollbench.offline/1 result"}},
+		{"arm not an object", file("ok", `3`), []string{"arm 1 is not a rollbench.offline/1 result"}},
+		{"bad arm", file("ok", arm("fp8", false, "ok")), []string{`arm 1: spec.engine.quant "fp8" is not bf16, w8a16 or w8a8`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, err := loadFile("m_paired.json", []byte(tc.data))
+			var got []string
+			if err != nil {
+				got = []string{err.Error()}
+			}
+			for _, r := range rows {
+				s := short(r)
+				if r.AA {
+					s = strings.Replace(s, "bf16", "bf16 (A/A)", 1)
+				}
+				got = append(got, s)
+				if r.Status == StatusOK && (r.Paired == nil || r.Paired.Baseline != "bf16") {
+					t.Errorf("row %s pairing %+v", s, r.Paired)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("rows\n  %q\nwant\n  %q", got, tc.want)
 			}
 		})
 	}

@@ -230,11 +230,13 @@ func steps(p *plot.Plot, xys plotter.XYs, c color.Color, marks []mark) error {
 }
 
 // Bar is one speedup: its label, ratio and 95% interval (Low = High =
-// Ratio without a bounded one), and the text printed above it.
+// Ratio without a bounded one), the text printed above it, and its model's
+// A/A band, drawn behind it, where the model has a bounded one.
 type Bar struct {
 	Label            string
 	Ratio, Low, High float64
 	Value            string
+	AA               *[2]float64
 }
 
 // barOf is the bar of a row with a speedup: labelled model over quant,
@@ -242,13 +244,13 @@ type Bar struct {
 // metric when it is not output tok/s.
 func barOf(e Entry) Bar {
 	sp := e.Speedup
-	b := Bar{Label: e.Model + "\n" + e.Quant, Ratio: *sp.Ratio, Low: *sp.Ratio, High: *sp.Ratio}
+	b := Bar{Label: e.Model + "\n" + e.Label(), Ratio: *sp.Ratio, Low: *sp.Ratio, High: *sp.Ratio}
 	b.Value = fmt.Sprintf("%.2fx", *sp.Ratio)
-	if iv := sp.Interval; iv != nil {
-		if !iv.Significant {
-			b.Value += " ~"
-		}
-		b.Value += "\n" + intervalText(iv)
+	if sp.notSignificant() {
+		b.Value += " ~"
+	}
+	if iv, ok := sp.band(); ok {
+		b.Value += "\n" + bandText(iv)
 		if iv.Low != nil && iv.High != nil {
 			b.Low, b.High = *iv.Low, *iv.High
 		}
@@ -256,7 +258,31 @@ func barOf(e Entry) Bar {
 	if sp.Metric == MetricTotal {
 		b.Value += "\non total tok/s"
 	}
+	if aa := sp.AABand; aa != nil && aa.Low != nil && aa.High != nil {
+		b.AA = &[2]float64{*aa.Low, *aa.High}
+	}
 	return b
+}
+
+// aaBands shades each bar's A/A band across its column, behind the bars,
+// between thin lines at its limits that keep a narrow band visible.
+type aaBands []Bar
+
+func (a aaBands) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	edge := draw.LineStyle{Color: color.RGBA{R: 215, G: 140, B: 40, A: 255}, Width: vg.Points(0.75)}
+	for i, b := range a {
+		if b.AA == nil {
+			continue
+		}
+		x0, x1 := trX(float64(i)-0.5), trX(float64(i)+0.5)
+		lo, hi := trY(b.AA[0]), trY(b.AA[1])
+		c.SetColor(color.RGBA{R: 250, G: 215, B: 160, A: 255})
+		c.Fill(vg.Rectangle{Min: vg.Point{X: x0, Y: lo}, Max: vg.Point{X: x1, Y: hi}}.Path())
+		for _, y := range []vg.Length{lo, hi} {
+			c.StrokeLine2(edge, x0, y, x1, y)
+		}
+	}
 }
 
 // whiskers are the bounded intervals of bars, at the bars' positions, as
@@ -287,7 +313,12 @@ func speedupPlot(bars []Bar) (*plot.Plot, vg.Length, error) {
 	if len(bars) == 0 {
 		return nil, 0, errors.New("no speedups to draw")
 	}
-	p := newPlot("speedup vs bf16 (output tok/s), with 95% intervals", "", "speedup vs bf16 (x)", false)
+	title := "speedup vs bf16 (output tok/s), with 95% intervals"
+	banded := slices.ContainsFunc(bars, func(b Bar) bool { return b.AA != nil })
+	if banded {
+		title += "\nshaded: each model's A/A band (bf16 against itself)"
+	}
+	p := newPlot(title, "", "speedup vs bf16 (x)", false)
 	values := make(plotter.Values, len(bars))
 	labels := make([]string, len(bars))
 	tops := make(plotter.XYs, len(bars))
@@ -298,6 +329,9 @@ func speedupPlot(bars []Bar) (*plot.Plot, vg.Length, error) {
 		values[i], labels[i], texts[i] = b.Ratio, b.Label, b.Value
 		tops[i] = plotter.XY{X: float64(i), Y: math.Max(b.Ratio, b.High)}
 		top = math.Max(top, tops[i].Y)
+		if b.AA != nil {
+			top = math.Max(top, b.AA[1])
+		}
 		if b.Low < b.High {
 			ws = append(ws, struct {
 				x float64
@@ -311,7 +345,11 @@ func speedupPlot(bars []Bar) (*plot.Plot, vg.Length, error) {
 	}
 	chart.Color = barColor
 	chart.LineStyle.Width = 0
-	// The line at 1 first, so that bars and labels are drawn over it.
+	// The bands and the line at 1 first, so that bars and labels are drawn
+	// over them.
+	if banded {
+		p.Add(aaBands(bars))
+	}
 	one := plotter.NewFunction(func(float64) float64 { return 1 })
 	one.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 	one.Width = vg.Points(1)
@@ -499,7 +537,8 @@ func WritePlots(dir string, s Summary) ([]string, error) {
 	var names []string
 	var bars []Bar
 	for _, e := range s.Rows {
-		if e.Speedup.Ratio == nil || e.Status != StatusOK {
+		// An A/A row is its model's band, not a bar.
+		if e.Speedup.Ratio == nil || e.Status != StatusOK || e.AA {
 			continue
 		}
 		bars = append(bars, barOf(e))
@@ -511,7 +550,9 @@ func WritePlots(dir string, s Summary) ([]string, error) {
 		names = append(names, "speedup.png")
 	}
 	for _, e := range s.Rows {
-		if e.Status != StatusOK || !strings.HasSuffix(e.Source, ".json") {
+		// A paired file's arms share it, and their timelines are the
+		// arms' own: no pictures yet.
+		if e.Status != StatusOK || !strings.HasSuffix(e.Source, ".json") || e.Paired != nil {
 			continue
 		}
 		t, err := ReadTimeline(filepath.Join(dir, e.Source))
@@ -522,7 +563,7 @@ func WritePlots(dir string, s Summary) ([]string, error) {
 			continue
 		}
 		stem := strings.TrimSuffix(e.Source, ".json")
-		title := e.Model + " " + e.Quant
+		title := e.Model + " " + e.Label()
 		for _, d := range []struct {
 			suffix string
 			build  func(string, *Timeline) (*plot.Plot, error)

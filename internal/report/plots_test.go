@@ -125,6 +125,24 @@ func TestCurves(t *testing.T) {
 	}
 }
 
+// TestWritePaired draws a paired folder's speedups, the A/A rows as bands
+// rather than bars, and no curves: the arms' timelines are their own.
+func TestWritePaired(t *testing.T) {
+	rows, problems, err := Load(filepath.Join("testdata", "paired"))
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("load: %v %v", err, problems)
+	}
+	dir := t.TempDir()
+	names, err := WritePlots(dir, Build(rows, problems, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"speedup.png"}; !reflect.DeepEqual(names, want) {
+		t.Fatalf("wrote %v, want %v", names, want)
+	}
+	checkPNG(t, filepath.Join(dir, "speedup.png"))
+}
+
 func TestNoTimeline(t *testing.T) {
 	dir := fixtures(t)
 	tl, err := ReadTimeline(filepath.Join(dir, "tiny-b_bf16.json"))
@@ -142,20 +160,21 @@ type plotCase struct {
 
 // plotCases are the speedup charts of the repeated results (intervals,
 // one not significant), of the mixed ones (no intervals, one on total
-// tok/s) and of seven made-up bars, and both curves of a timeline with
+// tok/s), of the paired ones and the sequential --aa ones (each model's
+// A/A band behind its bars) and of seven made-up bars, and both curves of a timeline with
 // recorded running counts, of one without and of samples that all finish
 // together.
 func plotCases(t *testing.T) []plotCase {
 	t.Helper()
 	var cases []plotCase
-	for _, dir := range []string{"repeated", "mixed"} {
+	for _, dir := range []string{"repeated", "mixed", "paired", "aa"} {
 		rows, problems, err := Load(filepath.Join("testdata", dir))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var bars []Bar
 		for _, e := range Build(rows, problems, nil).Rows {
-			if e.Speedup.Ratio != nil && e.Status == StatusOK {
+			if e.Speedup.Ratio != nil && e.Status == StatusOK && !e.AA {
 				bars = append(bars, barOf(e))
 			}
 		}

@@ -73,6 +73,25 @@ var goldenCases = []struct {
 		{"tiny-b", "bf16", "ok", "50.0", "(baseline)"},
 		{"tiny-b", "w8a8", "ok", "52.7", "1.05x ~ [0.69, 1.66] p=0.749"},
 	}},
+	{"paired", nil, []line{
+		{"big", "bf16", "failed", "N/A", "N/A"},
+		{"big", "bf16 (A/A)", "failed", "N/A", "N/A"},
+		{"big", "w8a8", "failed", "N/A", "N/A"},
+		{"small", "bf16", "ok", "3203.8", "(baseline)"},
+		{"small", "bf16 (A/A)", "ok", "3203.8", "1.00x ~ [0.98, 1.02] p=1.000 paired"},
+		// Significant on its own (p < 0.001) but overlapping the A/A band.
+		{"small", "w8a8", "ok", "3285.0", "1.03x ~ [1.02, 1.03] p=<0.001 paired"},
+		{"tiny", "bf16", "ok", "7225.0", "(baseline)"},
+		{"tiny", "bf16 (A/A)", "ok", "7225.8", "1.00x ~ [0.98, 1.02] p=0.886 paired"},
+		{"tiny", "w8a8", "ok", "8996.0", "1.24x ^ [1.22, 1.27] p=<0.001 paired"},
+	}},
+	{"aa", nil, []line{
+		// Welch and Fieller over 8 and 8 passes at 4 x 4 looks.
+		{"tiny", "bf16", "ok", "7145.0", "(baseline)"},
+		{"tiny", "bf16 (A/A)", "ok", "7107.5", "0.99x ~ [0.94, 1.05] p=1.000"},
+		// p = 0.036 after the correction, but within the A/A band.
+		{"tiny", "w8a8", "ok", "7877.5", "1.10x ~ [1.00, 1.20] p=0.036"},
+	}},
 	{"empty", nil, nil},
 }
 
@@ -265,7 +284,7 @@ func checkLines(t *testing.T, name string, s Summary, want []line) {
 	}
 	for i, e := range s.Rows {
 		ok := e.Status == StatusOK
-		got := line{e.Model, e.Quant, e.Status, fixed(e.OutputTokensPerSecond, 1, ok), speedupCell(e.Speedup)}
+		got := line{e.Model, e.Label(), e.Status, fixed(e.OutputTokensPerSecond, 1, ok), speedupCell(e.Speedup)}
 		if got != want[i] {
 			t.Errorf("%s row %d = %+v, want %+v", name, i, got, want[i])
 		}

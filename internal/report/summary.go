@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -52,6 +53,19 @@ type Entry struct {
 	// Notes are the row's reason for not being ok, its warnings and what
 	// a reader must know about its comparison.
 	Notes []string `json:"notes,omitempty"`
+	// Footnotes are what a reader must know that is too long for a
+	// table's cell: how a paired experiment ordered its rounds, why
+	// --repeat auto stopped. Tables show their labels with a reference,
+	// the CSV their text.
+	Footnotes []Footnote `json:"footnotes,omitempty"`
+}
+
+// Footnote is a note a table shows as Label [n], and below it as [n]
+// Subject: Text. Rows with the same subject and text share one.
+type Footnote struct {
+	Label   string `json:"label"`
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
 }
 
 // Speedup is a row's throughput over its model's bf16 throughput, or its
@@ -70,13 +84,69 @@ type Speedup struct {
 	// ratio of their mean throughputs with its 95% interval and Welch's
 	// test of the difference.
 	Interval *metrics.Ratio `json:"interval,omitempty"`
+	// Paired is set instead on a row of a paired experiment: the paired
+	// ratio over the baseline arm it alternated with, its interval and
+	// the paired test, from the file.
+	Paired *metrics.PairedRatio `json:"paired,omitempty"`
+	// AABand is the A/A band the speedup is held to, where its model has
+	// one, and WithinAA is set when the speedup's interval (its ratio,
+	// without one) overlaps it: the row is then not told apart from
+	// running bf16 twice, whatever its p-value.
+	AABand   *Band `json:"aa_band,omitempty"`
+	WithinAA bool  `json:"within_aa_band,omitempty"`
+}
+
+// Band is an interval of speedups; a nil bound is unbounded.
+type Band struct {
+	Low  *float64 `json:"low,omitempty"`
+	High *float64 `json:"high,omitempty"`
+}
+
+// band is the speedup's interval, ok false without one.
+func (s Speedup) band() (b Band, ok bool) {
+	switch {
+	case s.Paired != nil:
+		return Band{Low: &s.Paired.Low, High: &s.Paired.High}, true
+	case s.Interval != nil:
+		return Band{Low: s.Interval.Low, High: s.Interval.High}, true
+	}
+	return Band{}, false
+}
+
+// overlaps reports whether two bands share a point, by metrics' rule.
+func (b Band) overlaps(o Band) bool { return b.interval().Overlaps(o.interval()) }
+
+func (b Band) interval() metrics.PairedRatio {
+	r := metrics.PairedRatio{Low: math.Inf(-1), High: math.Inf(1)}
+	if b.Low != nil && b.High != nil {
+		r.Low, r.High = *b.Low, *b.High
+	}
+	return r
+}
+
+// p is the speedup's p-value, ok false without a test.
+func (s Speedup) p() (p float64, ok bool) {
+	switch {
+	case s.Paired != nil:
+		return s.Paired.P, true
+	case s.Interval != nil:
+		return s.Interval.P, true
+	}
+	return 0, false
+}
+
+// notSignificant reports a speedup that cannot be told apart from 1: its
+// test's, or its interval overlapping the A/A band.
+func (s Speedup) notSignificant() bool {
+	return s.Interval != nil && !s.Interval.Significant || s.Paired != nil && !s.Paired.Significant || s.WithinAA
 }
 
 // Direction is +1 when the ratio shows the row faster than bf16, -1 when
 // slower and 0 when the two are equal to two decimals, as printed, when
-// the difference is not significant, or when there is no ratio.
+// the difference is not significant or within the model's A/A band, or
+// when there is no ratio.
 func (s Speedup) Direction() int {
-	if s.Ratio == nil || s.Interval != nil && !s.Interval.Significant {
+	if s.Ratio == nil || s.notSignificant() {
 		return 0
 	}
 	r := *s.Ratio
@@ -91,27 +161,33 @@ func (s Speedup) Direction() int {
 }
 
 // Build puts rows in report order: models in the order they first appear in
-// expected, then the others alphabetically; within a model bf16, w8a16,
-// w8a8. A combination in expected without a row becomes a row with status
-// missing. Every ok row is compared with its model's ok bf16 row. Problems
-// are kept, ordered by file. Build does not change its arguments.
+// expected, then the others alphabetically; within a model bf16, bf16
+// (A/A), w8a16, w8a8. A combination in expected without a row becomes a row
+// with status missing (a Quant of "bf16 (A/A)" names the A/A run). Every ok
+// row is compared with its model's ok bf16 row, never an A/A one; a row of
+// a paired file with its file's bf16 arm, by the file's paired ratio. An A/A
+// row's interval is its model's A/A band, and a speedup overlapping it is
+// not significant. Problems are kept, ordered by file. Build does not
+// change its arguments.
 func Build(rows []Row, problems []Problem, expected []Key) Summary {
 	rank := map[string]int{}
 	count := map[Key]int{}
 	var s Summary
 	for _, r := range rows {
 		r.Quant = strings.ToLower(r.Quant)
-		count[Key{r.Model, r.Quant}]++
+		count[Key{r.Model, r.Label()}]++
 		s.Rows = append(s.Rows, Entry{Row: r})
 	}
 	for _, k := range expected {
-		k.Quant = strings.ToLower(k.Quant)
+		quant, aa := parseLabel(strings.ToLower(k.Quant))
+		missing := Row{Model: k.Model, Quant: quant, AA: aa, Status: StatusMissing, Reason: "no result file"}
+		k.Quant = missing.Label()
 		if _, ok := rank[k.Model]; !ok {
 			rank[k.Model] = len(rank)
 		}
 		if count[k] == 0 {
 			count[k] = 1
-			s.Rows = append(s.Rows, Entry{Row: Row{Model: k.Model, Quant: k.Quant, Status: StatusMissing, Reason: "no result file"}})
+			s.Rows = append(s.Rows, Entry{Row: missing})
 		}
 	}
 	slices.SortStableFunc(s.Rows, func(a, b Entry) int {
@@ -120,13 +196,14 @@ func Build(rows []Row, problems []Problem, expected []Key) Summary {
 			cmp.Compare(a.Model, b.Model),
 			cmp.Compare(quantRank(a.Quant), quantRank(b.Quant)),
 			cmp.Compare(a.Quant, b.Quant),
+			cmpBool(a.AA, b.AA),
 			cmp.Compare(a.Source, b.Source),
 		)
 	})
 
 	baselines := map[string][]Row{}
 	for _, e := range s.Rows {
-		if e.Quant == baselineQuant && e.Status == StatusOK {
+		if e.isBaseline() && e.Status == StatusOK {
 			baselines[e.Model] = append(baselines[e.Model], e.Row)
 		}
 	}
@@ -134,17 +211,166 @@ func Build(rows []Row, problems []Problem, expected []Key) Summary {
 		e := &s.Rows[i]
 		e.Notes = e.rowNotes()
 		var notes []string
-		e.Speedup, e.E2ELSpeedup, notes = compare(e.Row, baselines[e.Model])
-		e.Notes = append(e.Notes, notes...)
-		if n := count[Key{e.Model, e.Quant}]; n > 1 {
-			e.Notes = append(e.Notes, fmt.Sprintf("one of %d results for %s %s, from %s", n, e.Model, e.Quant, e.Source))
+		if e.Paired != nil {
+			e.Speedup, notes = comparePaired(e.Row, pairedBaseline(s.Rows, e.Row))
+		} else {
+			e.Speedup, e.E2ELSpeedup, notes = compare(e.Row, baselines[e.Model])
 		}
+		e.Notes = append(e.Notes, notes...)
+		if n := count[Key{e.Model, e.Label()}]; n > 1 {
+			e.Notes = append(e.Notes, fmt.Sprintf("one of %d results for %s %s, from %s", n, e.Model, e.Label(), e.Source))
+		}
+		e.Footnotes = e.rowFootnotes()
 	}
+	markAA(s.Rows)
 
 	s.Geomeans = geomeans(s.Rows)
 	s.Problems = slices.Clone(problems)
 	slices.SortStableFunc(s.Problems, func(a, b Problem) int { return cmp.Compare(a.File, b.File) })
 	return s
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// parseLabel splits a label such as "bf16 (A/A)" into its quantization
+// and A/A mark.
+func parseLabel(label string) (quant string, aa bool) {
+	if q, ok := strings.CutSuffix(label, strings.ToLower(Row{AA: true}.Label())); ok {
+		return q, true
+	}
+	return label, false
+}
+
+// isBaseline reports a row the others of its model compare with: bf16,
+// measured as the baseline rather than as the A/A floor.
+func (r Row) isBaseline() bool { return r.Quant == baselineQuant && !r.AA }
+
+// pairedBaseline is the baseline arm of the paired file r came from, nil
+// when the summary has none.
+func pairedBaseline(rows []Entry, r Row) *Row {
+	for i := range rows {
+		b := &rows[i].Row
+		if b.Source == r.Source && b.Paired != nil && b.isBaseline() {
+			return b
+		}
+	}
+	return nil
+}
+
+// comparePaired compares an ok arm of a paired experiment with its
+// baseline arm by the file's paired comparison.
+func comparePaired(r Row, base *Row) (Speedup, []string) {
+	switch {
+	case r.Status != StatusOK:
+		return Speedup{}, nil
+	case r.isBaseline():
+		return Speedup{Baseline: true}, nil
+	case base == nil || base.Status != StatusOK:
+		return Speedup{Reason: "no bf16 baseline"}, nil
+	case r.Paired.Comparison == nil:
+		// Fewer than two rounds: the figures' ratio, with no interval.
+		sp := ratio(r, *base)
+		sp.Interval = nil
+		return sp, []string{"no paired interval: fewer than 2 rounds"}
+	}
+	c := *r.Paired.Comparison
+	return Speedup{Ratio: &c.Ratio, Metric: MetricOutput, Paired: &c}, nil
+}
+
+// rowFootnotes say how a paired row's rounds were ordered and why
+// --repeat auto stopped.
+func (e Entry) rowFootnotes() []Footnote {
+	if e.Status != StatusOK {
+		return nil
+	}
+	if p := e.Paired; p != nil {
+		text := "order " + orderText(p)
+		if e.Stop != nil {
+			text += "; stopped: " + e.Stop.Reason
+		}
+		return []Footnote{{Label: fmt.Sprintf("paired, %d rounds", p.Rounds), Subject: e.Source, Text: text}}
+	}
+	if e.Stop != nil {
+		return []Footnote{{Label: fmt.Sprintf("stopped after %d passes", e.Stop.Passes), Subject: e.Model + " " + e.Label(), Text: e.Stop.Reason}}
+	}
+	return nil
+}
+
+// orderText writes a paired file's order of rounds with a letter per arm:
+// "ABC CBA (A = bf16, B = bf16 (A/A), C = w8a8)".
+func orderText(p *Pairing) string {
+	letter := map[string]string{}
+	legend := make([]string, len(p.Arms))
+	for i, a := range p.Arms {
+		letter[a] = string(rune('A' + i%26))
+		legend[i] = letter[a] + " = " + a
+	}
+	rounds := make([]string, len(p.Order))
+	for i, round := range p.Order {
+		for _, a := range round {
+			rounds[i] += cmp.Or(letter[a], "?")
+		}
+	}
+	return strings.Join(rounds, " ") + " (" + strings.Join(legend, ", ") + ")"
+}
+
+// markAA gives each A/A row's speedup interval as its model's A/A band, and
+// marks the quantized rows whose interval overlaps it as not told apart
+// from bf16. A row of a paired file is held to the band of its own file;
+// another to its model's one A/A row not from a paired file.
+func markAA(rows []Entry) {
+	type aaKey struct{ model, source string }
+	bands := map[aaKey][]Band{}
+	for i := range rows {
+		e := &rows[i]
+		if !e.AA || e.Status != StatusOK || e.Speedup.Ratio == nil {
+			continue
+		}
+		b, ok := e.Speedup.band()
+		if !ok {
+			continue
+		}
+		if !e.Speedup.notSignificant() {
+			e.Notes = append(e.Notes, "the A/A interval leaves out 1: the two bf16 runs differed (drift, or the 1 in 20 an interval misses)")
+		}
+		source := ""
+		if e.Paired != nil {
+			source = e.Source
+		}
+		bands[aaKey{e.Model, source}] = append(bands[aaKey{e.Model, source}], b)
+	}
+	for i := range rows {
+		e := &rows[i]
+		if e.AA || e.Speedup.Ratio == nil {
+			continue
+		}
+		source := ""
+		if e.Paired != nil {
+			source = e.Source
+		}
+		aa := bands[aaKey{e.Model, source}]
+		if len(aa) != 1 {
+			continue
+		}
+		b, ok := e.Speedup.band()
+		if !ok {
+			b = Band{Low: e.Speedup.Ratio, High: e.Speedup.Ratio}
+		}
+		e.Speedup.AABand = &aa[0]
+		if b.overlaps(aa[0]) {
+			e.Speedup.WithinAA = true
+			e.Notes = append(e.Notes, "within the A/A band "+bandText(aa[0])+": not told apart from running bf16 twice")
+		}
+	}
 }
 
 // modelRank orders models of the expected list first, by first appearance.
@@ -190,7 +416,7 @@ func compare(r Row, baselines []Row) (sp, e2el Speedup, notes []string) {
 	switch {
 	case r.Status != StatusOK:
 		return Speedup{}, Speedup{}, nil
-	case r.Quant == baselineQuant:
+	case r.isBaseline():
 		sp = Speedup{Baseline: true}
 	case len(baselines) == 0:
 		sp = Speedup{Reason: "no bf16 baseline"}
@@ -206,7 +432,7 @@ func compare(r Row, baselines []Row) (sp, e2el Speedup, notes []string) {
 			notes = append(notes, fmt.Sprintf("bf16 baseline from a %s file", base.Format))
 		}
 		if differ(r.Prompts, base.Prompts) || differ(r.N, base.N) {
-			notes = append(notes, fmt.Sprintf("workload differs from bf16: %s vs %s", workload(r), workload(base)))
+			notes = append(notes, fmt.Sprintf("workload differs from bf16: %s vs %s", describeWorkload(r), describeWorkload(base)))
 		}
 		return sp, e2el, notes
 	}
@@ -238,11 +464,21 @@ func ratio(r, base Row) Speedup {
 		if sp.Metric == MetricTotal {
 			a, b = r.Samples.TotalTokensPerSecond, base.Samples.TotalTokensPerSecond
 		}
-		if c, ok := metrics.Compare(a, b); ok {
+		// Rows that --repeat auto stopped were looked at len(Looks) times
+		// each: a Bonferroni bound over every pair of stopping points.
+		if c, ok := metrics.CompareLooks(a, b, looks(r)*looks(base)); ok {
 			sp.Interval = &c
 		}
 	}
 	return sp
+}
+
+// looks is how many looks a row's stopping rule took, 1 without one.
+func looks(r Row) int {
+	if r.Stop == nil || len(r.Stop.Looks) == 0 {
+		return 1
+	}
+	return len(r.Stop.Looks)
 }
 
 // geomeans are the geometric means of each quantization's throughput
@@ -252,7 +488,7 @@ func geomeans(rows []Entry) []Geomean {
 	ratios := map[string][]float64{}
 	var quants []string
 	for _, e := range rows {
-		if e.Speedup.Ratio == nil || e.Speedup.Metric == MetricMeanE2EL {
+		if e.Speedup.Ratio == nil || e.Speedup.Metric == MetricMeanE2EL || e.AA {
 			continue
 		}
 		if _, seen := ratios[e.Quant]; !seen {
@@ -291,7 +527,7 @@ func e2elRatio(r, base Row) Speedup {
 // differ reports two known (non-zero) workload figures that are not equal.
 func differ(a, b int) bool { return a != 0 && b != 0 && a != b }
 
-func workload(r Row) string {
+func describeWorkload(r Row) string {
 	s := "? prompts"
 	if r.Prompts != 0 {
 		s = fmt.Sprintf("%d prompts", r.Prompts)

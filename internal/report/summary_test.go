@@ -2,7 +2,11 @@ package report
 
 import (
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/rollbench/rollbench/metrics"
 )
 
 func f(v float64) *float64 { return &v }
@@ -159,5 +163,117 @@ func TestBuildOrder(t *testing.T) {
 	}
 	if rows[0].Quant != "W8A8" {
 		t.Error("Build changed its input")
+	}
+}
+
+// repeated is an ok offline row of m measured once per output rate.
+func repeated(quant string, aa bool, rates ...float64) Row {
+	r := Row{Model: "m", Quant: quant, AA: aa, Status: StatusOK, Format: FormatRollbench, Source: quant + ".json",
+		Samples: &Samples{OutputTokensPerSecond: rates, TotalTokensPerSecond: rates}}
+	mean := 0.0
+	for _, x := range rates {
+		mean += x / float64(len(rates))
+	}
+	r.OutputTokensPerSecond, r.TotalTokensPerSecond = f(mean), f(mean)
+	if aa {
+		r.Source = "bf16_aa.json"
+	}
+	return r
+}
+
+// TestAABand checks that an A/A row is compared with bf16 rather than
+// being a second baseline, and that a speedup overlapping its band shows
+// no direction whatever its p-value.
+func TestAABand(t *testing.T) {
+	base := repeated("bf16", false, 100, 102, 98, 101, 99)
+	aa := repeated("bf16", true, 99, 102.5, 98, 101, 100.5)
+	for _, tc := range []struct {
+		name   string
+		w8a8   Row
+		within bool
+		cell   string
+	}{
+		// Welch's p is far below 0.05, but the interval reaches into
+		// the A/A band.
+		{"within", repeated("w8a8", false, 102.5, 103, 102, 102.5, 103), true, "1.03x ~ [1.01, 1.05] p=0.019"},
+		{"outside", repeated("w8a8", false, 120, 122, 119, 121, 120), false, "1.20x ^ [1.18, 1.23] p=<0.001"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Build([]Row{tc.w8a8, aa, base}, nil, nil)
+			var got []string
+			for _, e := range s.Rows {
+				got = append(got, e.Label()+": "+speedupCell(e.Speedup))
+			}
+			want := []string{"bf16: (baseline)", "bf16 (A/A): 1.00x ~ [0.98, 1.03] p=0.855", "w8a8: " + tc.cell}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("rows =\n%q\nwant\n%q", got, want)
+			}
+			sp := s.Rows[2].Speedup
+			if !sp.Interval.Significant || sp.WithinAA != tc.within || (sp.Direction() == 0) != tc.within {
+				t.Errorf("speedup %+v: within %v, direction %d", sp, sp.WithinAA, sp.Direction())
+			}
+			hasNote := slices.ContainsFunc(s.Rows[2].Notes, func(n string) bool {
+				return strings.HasPrefix(n, "within the A/A band [0.98, 1.03]: not told apart from running bf16 twice")
+			})
+			if hasNote != tc.within {
+				t.Errorf("notes %q", s.Rows[2].Notes)
+			}
+			if len(s.Geomeans) != 0 {
+				t.Errorf("geomeans %+v of one model", s.Geomeans)
+			}
+		})
+	}
+}
+
+// TestCompareLooks checks that two rows --repeat auto stopped are compared
+// at the level corrected for every pair of their looks.
+func TestCompareLooks(t *testing.T) {
+	base := repeated("bf16", false, 100, 104, 96, 101, 99)
+	w8a8 := repeated("w8a8", false, 103, 104, 102, 103, 104)
+	base.Stop = &metrics.Stop{Looks: []int{3, 5, 8, 12}}
+	w8a8.Stop = &metrics.Stop{Looks: []int{3, 5, 8}, Passes: 5, Reason: "reached"}
+	s := Build([]Row{base, w8a8}, nil, nil)
+	iv := s.Rows[1].Speedup.Interval
+	want, _ := metrics.CompareLooks(w8a8.Samples.OutputTokensPerSecond, base.Samples.OutputTokensPerSecond, 12)
+	if iv == nil || iv.Looks != 12 || *iv.Low != *want.Low || iv.P != want.P {
+		t.Errorf("interval %+v, want %+v", iv, want)
+	}
+	if fs := s.Rows[1].Footnotes; len(fs) != 1 || fs[0].Label != "stopped after 5 passes" || fs[0].Text != "reached" {
+		t.Errorf("footnotes %+v", fs)
+	}
+}
+
+// TestExpectedAA checks that an expected A/A run without a file is a
+// missing bf16 (A/A) row, apart from bf16's.
+func TestExpectedAA(t *testing.T) {
+	s := Build([]Row{repeated("bf16", false, 1, 2)}, nil, []Key{{"m", "bf16"}, {"m", "BF16 (A/A)"}})
+	var got []string
+	for _, e := range s.Rows {
+		got = append(got, e.Label()+" "+e.Status)
+	}
+	if want := []string{"bf16 ok", "bf16 (A/A) missing"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("rows %q, want %q", got, want)
+	}
+}
+
+// TestPairedWithoutComparison checks that an arm with fewer than two
+// rounds is compared by its figures, with no interval, and says so.
+func TestPairedWithoutComparison(t *testing.T) {
+	pairing := &Pairing{Baseline: "bf16", Rounds: 1, Order: [][]string{{"bf16", "w8a8"}}, Arms: []string{"bf16", "w8a8"}}
+	base := Row{Model: "m", Quant: "bf16", Status: StatusOK, Source: "m_paired.json", OutputTokensPerSecond: f(100), Paired: pairing}
+	w8a8 := base
+	w8a8.Quant, w8a8.OutputTokensPerSecond = "w8a8", f(110)
+	s := Build([]Row{base, w8a8}, nil, nil)
+	e := s.Rows[1]
+	if got := speedupCell(e.Speedup); got != "1.10x ^" || !slices.Contains(e.Notes, "no paired interval: fewer than 2 rounds") {
+		t.Errorf("speedup %q, notes %q", got, e.Notes)
+	}
+	if fs := e.Footnotes; len(fs) != 1 || fs[0].Text != "order AB (A = bf16, B = w8a8)" || fs[0].Subject != "m_paired.json" {
+		t.Errorf("footnotes %+v", fs)
+	}
+	// A failed baseline arm leaves the others without one.
+	base.Status = StatusFailed
+	if sp := Build([]Row{base, w8a8}, nil, nil).Rows[1].Speedup; sp.Reason != "no bf16 baseline" {
+		t.Errorf("speedup without the baseline arm = %+v", sp)
 	}
 }
