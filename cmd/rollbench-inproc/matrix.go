@@ -199,12 +199,14 @@ func (o *matrixOptions) run(ctx context.Context, stdout io.Writer) error {
 		Marker:    os.Getenv(supervise.Env),
 	}, planned)
 	var keys []report.Key
+	key := func(model string, q workload.Quantization, aa bool) report.Key {
+		return report.Key{Model: model, Quant: result.ArmLabel(string(q), aa)}
+	}
 	for _, p := range planned {
-		keys = append(keys, report.Key{Model: p.ModelName, Quant: string(p.Spec.Engine.Quant)})
+		x, _ := p.Payload.(experiment)
+		keys = append(keys, key(p.ModelName, p.Spec.Engine.Quant, x.AA))
 		for _, a := range p.Arms[min(1, len(p.Arms)):] {
-			if !a.AA {
-				keys = append(keys, report.Key{Model: p.ModelName, Quant: string(a.Engine.Quant)})
-			}
+			keys = append(keys, key(p.ModelName, a.Engine.Quant, a.AA))
 		}
 	}
 	if err := summarize(o.outputDir, keys, stdout, report.Text); err != nil {

@@ -27,7 +27,6 @@ import (
 
 	"github.com/rollbench/rollbench/internal/result"
 	"github.com/rollbench/rollbench/metrics"
-	"github.com/rollbench/rollbench/workload"
 )
 
 // Status of a row.
@@ -129,7 +128,7 @@ type Pairing struct {
 // Label names the row's configuration in the summaries: its quantization,
 // "bf16 (A/A)" for an A/A row, as result.Offline.Label names a paired arm.
 func (r Row) Label() string {
-	return (&result.Offline{Spec: workload.Spec{Engine: workload.Engine{Quant: workload.Quantization(r.Quant)}}, AA: r.AA}).Label()
+	return result.ArmLabel(r.Quant, r.AA)
 }
 
 // Samples are a row's figures, one per repetition.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rollbench/rollbench/internal/result"
 	"github.com/rollbench/rollbench/metrics"
 )
 
@@ -244,7 +245,7 @@ func cmpBool(a, b bool) int {
 // parseLabel splits a label such as "bf16 (A/A)" into its quantization
 // and A/A mark.
 func parseLabel(label string) (quant string, aa bool) {
-	if q, ok := strings.CutSuffix(label, strings.ToLower(Row{AA: true}.Label())); ok {
+	if q, ok := strings.CutSuffix(label, strings.ToLower(result.AASuffix)); ok {
 		return q, true
 	}
 	return label, false

@@ -46,13 +46,19 @@ type Comparison struct {
 // Label names an arm in a paired experiment and in the summaries: its
 // quantization, and "bf16 (A/A)" for the BF16 configuration measured
 // again as the floor.
-func (r *Offline) Label() string {
-	q := string(r.Spec.Engine.Quant)
-	if r.AA {
-		return q + " (A/A)"
+func (r *Offline) Label() string { return ArmLabel(string(r.Spec.Engine.Quant), r.AA) }
+
+// ArmLabel is the label of a configuration of quantization quant, measured
+// as the A/A floor when aa is set.
+func ArmLabel(quant string, aa bool) string {
+	if aa {
+		return quant + AASuffix
 	}
-	return q
+	return quant
 }
+
+// AASuffix ends an A/A arm's label.
+const AASuffix = " (A/A)"
 
 // MetricOutput is the figure paired comparisons compare.
 const MetricOutput = "output_tok_s"
