@@ -43,8 +43,8 @@ func readResult(t *testing.T, path string) map[string]any {
 // TestMatrixOnTinyModel runs the matrix of matrixConfig on verl's parquet
 // prompts with three measured passes per experiment: the matrix's progress,
 // statuses, summaries and --resume, and the dataset's prompts, the
-// intervals and the significance marks (checkDatasetRepeat), from two
-// engine loads.
+// intervals, --repeat auto stopping at its most passes, the A/A run (--aa)
+// and the significance marks (checkDatasetRepeat), from three engine loads.
 func TestMatrixOnTinyModel(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "models.yaml")
@@ -52,28 +52,29 @@ func TestMatrixOnTinyModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, logs := filepath.Join(dir, "results"), filepath.Join(dir, "logs")
-	args := append([]string{"--config", cfg, "--output-dir", out, "--log-dir", logs}, datasetRepeatRollout...)
+	args := append([]string{"--config", cfg, "--output-dir", out, "--log-dir", logs, "--aa"}, datasetRepeatRollout...)
 	mark := marker(t)
 	r := runBinary(t, []string{mark}, args...)
 	// One experiment failed, so the matrix reports failure, after running
 	// the rest.
-	if r.code != 1 || !strings.Contains(r.stderr, "1 of 6 experiments failed") {
+	if r.code != 1 || !strings.Contains(r.stderr, "1 of 7 experiments failed") {
 		t.Fatalf("exit %d, want 1 with one failure\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, lastLines(r.stderr, 20))
 	}
 	assertNoSurvivors(t, mark)
 	for _, want := range []string{
-		"[1/6] tiny_bf16: running", "[1/6] tiny_bf16: ok,",
-		"[2/6] tiny_w8a16: skipped: w8a16 is not configured for tiny",
-		"[3/6] tiny_w8a8: ok,",
-		"[4/6] broken_bf16: failed: model path /nonexistent/broken-checkpoint: no such directory",
-		"[5/6] broken_w8a16: skipped: w8a16 is not configured for broken",
+		"[1/7] tiny_bf16: running", "[1/7] tiny_bf16: ok,",
+		"[2/7] tiny_w8a16: skipped: w8a16 is not configured for tiny",
+		"[3/7] tiny_w8a8: ok,",
+		"[4/7] tiny_bf16_aa: ok,",
+		"[5/7] broken_bf16: failed: model path /nonexistent/broken-checkpoint: no such directory",
+		"[6/7] broken_w8a16: skipped: w8a16 is not configured for broken",
 		"ETA",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("progress lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	status := map[string]string{"tiny_bf16": "ok", "tiny_w8a8": "ok", "tiny_w8a16": "skipped",
+	status := map[string]string{"tiny_bf16": "ok", "tiny_w8a8": "ok", "tiny_w8a16": "skipped", "tiny_bf16_aa": "ok",
 		"broken_bf16": "failed", "broken_w8a16": "skipped", "broken_w8a8": "skipped"}
 	for name, want := range status {
 		res := readResult(t, filepath.Join(out, name+".json"))
@@ -97,7 +98,7 @@ func TestMatrixOnTinyModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := strings.Join(strings.Fields(string(data)), " ") // cells are padded
-	for _, want := range []string{"| tiny | bf16 | ok |", "(baseline)", "| tiny | w8a16 | skipped |", "| broken | bf16 | failed |", "no such directory"} {
+	for _, want := range []string{"| tiny | bf16 | ok |", "(baseline)", "| tiny | bf16 (A/A) | ok |", "| tiny | w8a16 | skipped |", "| broken | bf16 | failed |", "no such directory"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("summary.md lacks %q:\n%s", want, md)
 		}
@@ -123,7 +124,7 @@ func TestMatrixOnTinyModel(t *testing.T) {
 	if took := time.Since(start); took > 30*time.Second {
 		t.Errorf("resume took %v: something ran", took)
 	}
-	if n := strings.Count(r.stdout, "complete in an earlier run, kept"); n != 2 || strings.Contains(r.stdout, "running") {
+	if n := strings.Count(r.stdout, "complete in an earlier run, kept"); n != 3 || strings.Contains(r.stdout, "running") {
 		t.Errorf("resume progress:\n%s", r.stdout)
 	}
 	if after := readResult(t, filepath.Join(out, "tiny_bf16.json"))["started_at"]; after != before {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -47,8 +48,9 @@ func mustAbs(t *testing.T, p string) string {
 }
 
 // datasetRepeatRollout is 4 of verl's parquet prompts (the overlong one
-// filtered) x n=2, 16 tokens, in three measured passes.
-var datasetRepeatRollout = []string{"--dataset", verlParquet, "--filter-overlong-prompts", "--repeat", "3",
+// filtered) x n=2, 16 tokens, in three measured passes: --repeat auto with a
+// target no host reaches in three, the most it allows.
+var datasetRepeatRollout = []string{"--dataset", verlParquet, "--filter-overlong-prompts", "--repeat", "auto", "--target-ci", "0.0001", "--max-repeat", "3",
 	"--num-prompts", "4", "-n", "2", "--input-len", "128", "--output-len", "16", "--enforce-eager", "--kv-cache-memory", "1GiB"}
 
 // checkDatasetRepeat checks the tiny model's bf16 and w8a8 results in out,
@@ -62,8 +64,15 @@ func checkDatasetRepeat(t *testing.T, out string) {
 	}
 	sum := sha256.Sum256(data)
 	samples := map[string][]float64{}
-	for _, q := range []string{"bf16", "w8a8"} {
+	for _, q := range []string{"bf16", "w8a8", "bf16_aa"} {
 		res := readResult(t, filepath.Join(out, "tiny_"+q+".json"))
+		if (q == "bf16_aa") != (res["aa"] == true) {
+			t.Errorf("%s: aa %v", q, res["aa"])
+		}
+		if lookup(res, "stop.target_reached") != false || lookup(res, "stop.passes") != 3.0 ||
+			!strings.Contains(fmt.Sprint(lookup(res, "stop.reason")), "reached --max-repeat 3 with the interval at") {
+			t.Errorf("%s: stop %v", q, res["stop"])
+		}
 		if res["status"] != "ok" {
 			t.Fatalf("%s: %v", q, res["error"])
 		}
@@ -115,10 +124,15 @@ func checkDatasetRepeat(t *testing.T, out string) {
 	if !ok {
 		t.Fatalf("no comparison of %v and %v", samples["w8a8"], samples["bf16"])
 	}
+	// ... unless its interval overlaps the A/A band.
+	band, ok := metrics.Compare(samples["bf16_aa"], samples["bf16"])
+	within := !ok || band.Low == nil || c.Low == nil || *c.Low <= *band.High && *band.Low <= *c.High
 	mark2 := "~"
-	if c.Significant && c.Ratio > 1 {
+	switch {
+	case within || !c.Significant:
+	case c.Ratio > 1:
 		mark2 = "^"
-	} else if c.Significant {
+	default:
 		mark2 = "v"
 	}
 	txt, err := os.ReadFile(filepath.Join(out, "summary.txt"))

@@ -23,6 +23,9 @@ type Paired struct {
 	// Arms are each engine's own record: its spec and engine arguments,
 	// its load and warm-up, one repetition per round.
 	Arms []Offline `json:"arms"`
+	// Settle is what ran before each pass, so that no pass shares the
+	// host with the engine that ran before it.
+	Settle string `json:"settle"`
 	// Rounds ran; Order is each round's order of arms, by label.
 	Rounds int        `json:"rounds"`
 	Order  [][]string `json:"order"`

@@ -15,6 +15,9 @@ type Repetition struct {
 	// LoadS is the engine load before this pass, with a fresh engine per
 	// repetition.
 	LoadS float64 `json:"load_s,omitempty"`
+	// StartS is when a paired experiment's pass began, in seconds from the
+	// start of its first round: the passes of all arms, in time order.
+	StartS *float64 `json:"start_s,omitempty"`
 }
 
 // Confidence holds the estimate of each headline figure over the

@@ -14,6 +14,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/progress"
@@ -36,7 +38,7 @@ func Paired(ctx context.Context, in *pyembed.Interpreter, x PairedExperiment) (*
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r := &result.Paired{Header: result.Started(result.PairedSchema, x.Name, x.ModelName)}
+	r := &result.Paired{Header: result.Started(result.PairedSchema, x.Name, x.ModelName), Settle: Settle}
 	for _, a := range x.Arms {
 		spec := x.Spec
 		spec.Engine = a.Engine
@@ -134,13 +136,18 @@ func runPaired(ctx context.Context, in *pyembed.Interpreter, r *result.Paired) (
 	if rule != nil {
 		looks = rule.NumLooks()
 	}
+	began := time.Now()
 	for round := range rounds {
 		order := roundOrder(len(arms), round)
 		labels := make([]string, len(order))
 		for k, i := range order {
 			labels[k] = arms[i].Label()
 			progress.From(ctx).Phase(progress.Generate, pairedDetail(spec.Rollout, arms[i].Label(), round, rounds))
-			if err := measuredPass(ctx, engines[i], prompts, &arms[i], result.Repetition{}, false); err != nil {
+			if err := settle(ctx); err != nil {
+				return err
+			}
+			start := time.Since(began).Seconds()
+			if err := measuredPass(ctx, engines[i], prompts, &arms[i], result.Repetition{StartS: &start}, false); err != nil {
 				return fmt.Errorf("%s, round %d: %w", arms[i].Label(), round+1, err)
 			}
 		}
@@ -153,6 +160,40 @@ func runPaired(ctx context.Context, in *pyembed.Interpreter, r *result.Paired) (
 				break
 			}
 		}
+	}
+	return nil
+}
+
+// The settle before each pass. vLLM's workers spin on their shared-memory
+// queue (sched_yield) for a second after their last step, taking a core: on
+// a host with few cores, the pass right after another engine's would lose
+// it to that engine, and the order, not the configuration, would decide.
+const (
+	settleWindow = 200 * time.Millisecond
+	// settleQuiet is the most processor time the engines may use over a
+	// window to be called idle: 20% of one core.
+	settleQuiet = settleWindow / 5
+	settleLimit = 3 * time.Second
+)
+
+// Settle says, for the result, what runs before each pass.
+const Settle = "before each pass, waited until this process's engine processes used under 20% of a core over 200 ms (at most 3 s): vLLM's workers spin for 1 s after their last step"
+
+// settle waits until this process's engines are idle, or settleLimit.
+func settle(ctx context.Context) error {
+	deadline := time.Now().Add(settleLimit)
+	last := sys.TreeCPU(os.Getpid())
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(settleWindow):
+		}
+		now := sys.TreeCPU(os.Getpid())
+		if now-last < settleQuiet {
+			return nil
+		}
+		last = now
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Process is a process as /proc/PID/stat shows it.
@@ -24,6 +25,18 @@ type Process struct {
 	State byte
 	// ExitStatus is a zombie's wait status, as waitpid would report it.
 	ExitStatus syscall.WaitStatus
+	// CPU is the processor time the process has used, in user and kernel
+	// mode, to the kernel's 10 ms.
+	CPU time.Duration
+}
+
+// TreeCPU is the processor time the descendants of pid have used.
+func TreeCPU(pid int) time.Duration {
+	var sum time.Duration
+	for _, p := range Tree(pid, Processes()) {
+		sum += p.CPU
+	}
+	return sum
 }
 
 // Processes lists every process in /proc. Processes that exit while it
@@ -60,6 +73,11 @@ func parseStat(s string) (Process, bool) {
 		return Process{}, false
 	}
 	p := Process{PID: pid, PPID: ppid, Name: s[open+1 : end], State: fields[0][0]}
+	if len(fields) >= 13 {
+		utime, _ := strconv.ParseUint(fields[11], 10, 64)
+		stime, _ := strconv.ParseUint(fields[12], 10, 64)
+		p.CPU = time.Duration(utime+stime) * time.Second / clockTicks
+	}
 	if len(fields) >= 50 {
 		code, _ := strconv.Atoi(fields[49])
 		p.ExitStatus = syscall.WaitStatus(code)

@@ -42,6 +42,8 @@ func TestParseStat(t *testing.T) {
 		{"44 (a) b (c)) S 1 2", Process{PID: 44, PPID: 1, Name: "a) b (c)", State: 'S'}, true},
 		// A zombie killed by SIGKILL: exit_code, the 52nd field, is 9.
 		{"45 (x) Z 1" + strings.Repeat(" 0", 47) + " 9", Process{PID: 45, PPID: 1, Name: "x", State: 'Z', ExitStatus: 9}, true},
+		// utime and stime, the 14th and 15th fields, in clock ticks.
+		{"49 (w) S 1 0 0 0 -1 0 0 0 0 0 150 25", Process{PID: 49, PPID: 1, Name: "w", State: 'S', CPU: 1750 * time.Millisecond}, true},
 		{"", Process{}, false},
 		{"46 (x", Process{}, false},
 		{"x (y) S 1", Process{}, false},
@@ -87,4 +89,19 @@ func TestZombieStatus(t *testing.T) {
 		}
 	}
 	t.Fatal("the child never showed as a zombie")
+}
+
+func TestTreeCPU(t *testing.T) {
+	before := TreeCPU(os.Getpid())
+	busy := exec.Command("sh", "-c", "while :; do :; done")
+	if err := busy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = busy.Process.Kill(); _ = busy.Wait() }()
+	time.Sleep(400 * time.Millisecond)
+	// A spinning child has used most of the 400 ms on any host that is
+	// not starved outright.
+	if used := TreeCPU(os.Getpid()) - before; used < 50*time.Millisecond {
+		t.Errorf("a busy child used %v of CPU in 400 ms", used)
+	}
 }
