@@ -124,7 +124,7 @@ func TestMatrixOnTinyModel(t *testing.T) {
 	if took := time.Since(start); took > 30*time.Second {
 		t.Errorf("resume took %v: something ran", took)
 	}
-	if n := strings.Count(r.stdout, "complete in an earlier run, kept"); n != 3 || strings.Contains(r.stdout, "running") {
+	if n := strings.Count(r.stdout, "complete in an earlier run, kept"); n != 3 || strings.Contains(r.stdout, ": running (log") {
 		t.Errorf("resume progress:\n%s", r.stdout)
 	}
 	if after := readResult(t, filepath.Join(out, "tiny_bf16.json"))["started_at"]; after != before {
