@@ -124,14 +124,19 @@ const (
 // a test calls it above p: three standard errors.
 func maxRate(p float64) float64 { return p + 3*math.Sqrt(p*(1-p)/trials) }
 
+// drawRound draws one round's passes of two arms whose true ratio is ratio.
+func drawRound(rng *rand.Rand, ratio float64) (a, b float64) {
+	drift := math.Exp(roundDrift * rng.NormFloat64())
+	return 1000 * ratio * drift * math.Exp(passNoise*rng.NormFloat64()), 1000 * drift * math.Exp(passNoise*rng.NormFloat64())
+}
+
 // pairedTrial runs the stopping rule s on simulated rounds of two arms whose
 // true ratio is ratio, and returns the comparison it stops with.
 func pairedTrial(rng *rand.Rand, s Sequential, ratio float64) (PairedRatio, Stop) {
 	var a, b []float64
 	for n := 1; ; n++ {
-		drift := math.Exp(roundDrift * rng.NormFloat64())
-		a = append(a, 1000*ratio*drift*math.Exp(passNoise*rng.NormFloat64()))
-		b = append(b, 1000*drift*math.Exp(passNoise*rng.NormFloat64()))
+		x, y := drawRound(rng, ratio)
+		a, b = append(a, x), append(b, y)
 		r, ok := Paired(a, b, s.NumLooks())
 		hw := math.NaN()
 		if ok {
@@ -194,9 +199,8 @@ func TestUncorrectedStoppingInflates(t *testing.T) {
 	for range trials {
 		var a, b []float64
 		for n := 1; n <= 20; n++ {
-			drift := math.Exp(roundDrift * rng.NormFloat64())
-			a = append(a, 1000*drift*math.Exp(passNoise*rng.NormFloat64()))
-			b = append(b, 1000*drift*math.Exp(passNoise*rng.NormFloat64()))
+			x, y := drawRound(rng, 1)
+			a, b = append(a, x), append(b, y)
 			r, ok := Paired(a, b, 1)
 			if ok && n >= 3 && (r.HalfWidth() <= 0.06 || r.Significant || n == 20) {
 				if r.Significant {
@@ -219,9 +223,8 @@ func TestAAIntervalCoverage(t *testing.T) {
 	for range trials {
 		var a, b []float64
 		for range 6 {
-			drift := math.Exp(roundDrift * rng.NormFloat64())
-			a = append(a, 1000*drift*math.Exp(passNoise*rng.NormFloat64()))
-			b = append(b, 1000*drift*math.Exp(passNoise*rng.NormFloat64()))
+			x, y := drawRound(rng, 1)
+			a, b = append(a, x), append(b, y)
 		}
 		if r, _ := Paired(a, b, 1); r.Low <= 1 && 1 <= r.High {
 			contains++
