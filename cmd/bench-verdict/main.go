@@ -308,13 +308,16 @@ func (s spread) format(scale float64, unit string) string {
 }
 
 // across is one procedure over its runs: the mean wall time and half width
-// with their extremes, and how many runs gave a significant verdict.
-// HalfWidth is nil when a run's interval was unbounded.
+// with their extremes, how many runs gave a significant verdict, and how
+// many of those the summary shows without ~, outside the A/A band (every
+// significant one where there is no A/A row). HalfWidth is nil when a
+// run's interval was unbounded.
 type across struct {
 	Runs        int     `json:"runs"`
 	Wall        spread  `json:"wall_s"`
 	HalfWidth   *spread `json:"half_width"`
 	Significant int     `json:"significant_runs"`
+	OutsideAA   int     `json:"significant_outside_aa_runs"`
 }
 
 func summarize(ss []sample) across {
@@ -327,6 +330,9 @@ func summarize(ss []sample) across {
 		}
 		if s.W8A8.Significant {
 			a.Significant++
+			if s.OverlapsAA == nil || !*s.OverlapsAA {
+				a.OutsideAA++
+			}
 		}
 	}
 	a.Wall = spreadOf(wall)
@@ -417,7 +423,7 @@ func report(o options, env sidebyside.Environment, samples []sample) (data, md [
 		"loaded in one experiment process and measured in alternating rounds; w8a8/bf16 is the geometric mean of the per-round ratios with Student's t interval on their logs; "+
 		"the rule: %s.\n\n", o.targetCI, o.maxRepeat, rule.Method())
 	fmt.Fprintf(&b, "Why ±%.0f%% and %d rounds: the passes here take under a second and vary by 20-40%%, the rounds' log ratios by 0.35-0.55 "+
-		"(measured on this host before this benchmark); at the rule's corrected level that puts the half width within ±%.0f%% after 12 or 18 rounds, "+
+		"(measured on this host by the paired end-to-end runs before this benchmark); at the rule's corrected level that puts the half width within ±%.0f%% after 12 or 18 rounds, "+
 		"so that the run stops by the rule before --max-repeat (the stop column says where each did), and the target is about what the sequential procedure's 5+5 passes give at a CV of 20-30%%.\n\n",
 		100*o.targetCI, o.maxRepeat, 100*o.targetCI)
 
@@ -425,7 +431,8 @@ func report(o options, env sidebyside.Environment, samples []sample) (data, md [
 	fmt.Fprintf(&b, "| runs | %d | %d |\n", seq.Runs, par.Runs)
 	fmt.Fprintf(&b, "| whole process, s, mean (min..max) | %s | %s |\n", seq.Wall.format(1, ""), par.Wall.format(1, ""))
 	fmt.Fprintf(&b, "| w8a8/bf16 half width, mean (min..max) | %s | %s |\n", seq.halfWidth(), par.halfWidth())
-	fmt.Fprintf(&b, "| runs with a significant verdict | %d of %d | %d of %d |\n\n", seq.Significant, seq.Runs, par.Significant, par.Runs)
+	fmt.Fprintf(&b, "| runs with w8a8 significant (p < %.2f) | %d of %d | %d of %d |\n", metrics.Alpha, seq.Significant, seq.Runs, par.Significant, par.Runs)
+	fmt.Fprintf(&b, "| of those, shown without ~ (outside the A/A band) | %d (no A/A row) | %d |\n\n", seq.OutsideAA, par.OutsideAA)
 	fmt.Fprintf(&b, "**Goal, a narrower interval in less time: %s.**\n\n", verdict)
 
 	fmt.Fprintf(&b, "| run | procedure | process s | w8a8/bf16 | level | half width | passes per arm | stop | A/A band |\n|---|---|---|---|---|---|---|---|---|\n")
@@ -452,7 +459,7 @@ func explain(o options, rule metrics.Sequential, seq, par across) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "What the numbers mean: a sequential run's interval comes from the spread of each experiment's own %d passes, "+
 		"and the two experiments are separate processes, loaded and measured one after the other: drift between them (clocks, other tenants, heat) "+
-		"moves the ratio but is not in its interval, which is therefore narrower than what it claims to cover. "+
+		"moves the ratio but is not in its interval, so the interval can be narrower than the ratio's real uncertainty. "+
 		"The paired interval comes from ratios within rounds of one process, so drift that moves a whole round cancels, and what remains is in the interval. ",
 		o.repeat)
 	fmt.Fprintf(&b, "It is also corrected for the rule's %d looks, at level %.2f%% instead of 95%%, wider for the same rounds than a fixed count's would be. ",
@@ -466,7 +473,8 @@ func explain(o options, rule metrics.Sequential, seq, par across) string {
 	case seq.Significant+par.Significant == 0:
 		b.WriteString("neither gave a significant verdict on w8a8 in any run, so on this host neither tells w8a8 from bf16 at this workload.")
 	default:
-		fmt.Fprintf(&b, "%d of %d sequential and %d of %d paired runs gave a significant verdict on w8a8.", seq.Significant, seq.Runs, par.Significant, par.Runs)
+		fmt.Fprintf(&b, "%d of %d sequential and %d of %d paired runs found w8a8 significant (%d of the paired ones outside the A/A band, as the summary requires for a mark without ~).",
+			seq.Significant, seq.Runs, par.Significant, par.Runs, par.OutsideAA)
 	}
 	return b.String()
 }
