@@ -196,3 +196,31 @@ func TestReport(t *testing.T) {
 		t.Error("no paired runs: no error")
 	}
 }
+
+// FuzzReadPaired: whatever the paired result holds, reading it fails with
+// an error or gives a w8a8 interval with its A/A row and stop, never a
+// panic.
+func FuzzReadPaired(f *testing.F) {
+	f.Add(pairedOK)
+	f.Add(`{"status": "ok", "stop": {}, "comparisons": [{"arm": "w8a8"}, {"arm": "bf16 (A/A)"}]}`)
+	f.Add(`{"status": "ok", "comparisons": null}`)
+	f.Fuzz(func(t *testing.T, file string) {
+		s, err := readPaired(writeFiles(t, map[string]string{"tiny_paired.json": file}))
+		if err == nil && (s.W8A8.HalfWidth == nil || s.AA == nil || s.OverlapsAA == nil || s.Stop == nil) {
+			t.Errorf("read without its parts: %+v", s)
+		}
+	})
+}
+
+// FuzzReadSequential: whatever the two results hold, reading them fails
+// with an error or gives an interval from at least two passes of each.
+func FuzzReadSequential(f *testing.F) {
+	f.Add(offlineJSON("ok", "1000", "1100", "900"), offlineJSON("ok", "1200", "1300", "1150"))
+	f.Add(offlineJSON("ok", "1", "1"), offlineJSON("ok", "0", "0"))
+	f.Fuzz(func(t *testing.T, bf16, w8a8 string) {
+		s, err := readSequential(writeFiles(t, map[string]string{"tiny_bf16.json": bf16, "tiny_w8a8.json": w8a8}))
+		if err == nil && (s.Passes < 2 || (s.W8A8.Low == nil) != (s.W8A8.HalfWidth == nil)) {
+			t.Errorf("read as %+v", s)
+		}
+	})
+}
