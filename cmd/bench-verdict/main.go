@@ -50,6 +50,8 @@ type options struct {
 	kvCache                            string
 	repeat, maxRepeat                  int
 	targetCI                           float64
+	// rerender rewrites the report from the runs Out.json recorded.
+	rerender bool
 }
 
 // interval is a w8a8/bf16 (or A/A) ratio as one procedure's summary shows
@@ -104,8 +106,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	// vary by 0.35-0.55, so ±40% is reached at 12 or 18 rounds.
 	fs.Float64Var(&o.targetCI, "target-ci", 0.40, "paired --target-ci")
 	fs.IntVar(&o.maxRepeat, "max-repeat", 20, "paired --max-repeat (rounds)")
+	fs.BoolVar(&o.rerender, "rerender", false, "run nothing: write the report again from the environment and runs in --out's .json (after a change to the report's text; the other flags must be the run's)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if o.rerender {
+		return rerender(o)
 	}
 	if err := os.MkdirAll(o.LogDir, 0o755); err != nil {
 		return err
@@ -128,6 +134,21 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	data, md, err := report(o, env, samples)
+	if err != nil {
+		return err
+	}
+	return o.Write(data, md)
+}
+
+func rerender(o options) error {
+	var prev struct {
+		Environment sidebyside.Environment `json:"environment"`
+		Samples     []sample               `json:"samples"`
+	}
+	if err := readJSON(o.Out+".json", &prev); err != nil {
+		return err
+	}
+	data, md, err := report(o, prev.Environment, prev.Samples)
 	if err != nil {
 		return err
 	}
@@ -424,8 +445,9 @@ func report(o options, env sidebyside.Environment, samples []sample) (data, md [
 		"the rule: %s.\n\n", o.targetCI, o.maxRepeat, rule.Method())
 	fmt.Fprintf(&b, "Why ±%.0f%% and %d rounds: the passes here take under a second and vary by 20-40%%, the rounds' log ratios by 0.35-0.55 "+
 		"(measured on this host by the paired end-to-end runs before this benchmark); at the rule's corrected level that puts the half width within ±%.0f%% after 12 or 18 rounds, "+
-		"so that the run stops by the rule before --max-repeat (the stop column says where each did), and the target is about what the sequential procedure's 5+5 passes give at a CV of 20-30%%.\n\n",
-		100*o.targetCI, o.maxRepeat, 100*o.targetCI)
+		"so that the run stops by the rule before --max-repeat, and the target is about what the sequential procedure's 5+5 passes give at a CV of 20-30%%. "+
+		"%s\n\n",
+		100*o.targetCI, o.maxRepeat, 100*o.targetCI, stops(by[paired]))
 
 	fmt.Fprintf(&b, "| | sequential `--repeat %d` | paired `--repeat auto` |\n|---|---|---|\n", o.repeat)
 	fmt.Fprintf(&b, "| runs | %d | %d |\n", seq.Runs, par.Runs)
@@ -435,6 +457,7 @@ func report(o options, env sidebyside.Environment, samples []sample) (data, md [
 	fmt.Fprintf(&b, "| of those, shown without ~ (outside the A/A band) | %d (no A/A row) | %d |\n\n", seq.OutsideAA, par.OutsideAA)
 	fmt.Fprintf(&b, "**Goal, a narrower interval in less time: %s.**\n\n", verdict)
 
+	fmt.Fprintf(&b, "The half width is the w8a8 row's; the rule stops on the widest of the paired rows, w8a8's and the A/A row's (the stop column's figure).\n\n")
 	fmt.Fprintf(&b, "| run | procedure | process s | w8a8/bf16 | level | half width | passes per arm | stop | A/A band |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range samples {
 		stop, aa := "fixed", "none"
@@ -450,12 +473,36 @@ func report(o options, env sidebyside.Environment, samples []sample) (data, md [
 		fmt.Fprintf(&b, "| %d | %s | %.1f | %s | %.2f%% | %s | %d | %s | %s |\n",
 			s.Run, s.Procedure, s.WallSeconds, s.W8A8.format(), 100*s.W8A8.Level, s.W8A8.halfWidth(), s.Passes, stop, aa)
 	}
-	fmt.Fprintf(&b, "\n%s\n", explain(o, rule, seq, par))
+	fmt.Fprintf(&b, "\n%s\n", explain(o, rule, seq, par, by[paired]))
 	return append(data, '\n'), []byte(b.String()), nil
 }
 
+// stops says where the paired runs ended.
+func stops(ss []sample) string {
+	var byRule, atMax []string
+	for _, s := range ss {
+		if s.Stop == nil {
+			continue
+		}
+		at := fmt.Sprintf("run %d after %d rounds at ±%.1f%%", s.Run, s.Stop.Passes, 100*s.Stop.HalfWidth)
+		if s.Stop.Reached {
+			byRule = append(byRule, at)
+		} else {
+			atMax = append(atMax, at)
+		}
+	}
+	join := func(xs []string) string {
+		if len(xs) == 0 {
+			return "none"
+		}
+		return strings.Join(xs, ", ")
+	}
+	return fmt.Sprintf("As run, %d of %d paired runs stopped by the rule (%s) and %d at --max-repeat (%s).",
+		len(byRule), len(ss), join(byRule), len(atMax), join(atMax))
+}
+
 // explain is what the figures mean, from the figures.
-func explain(o options, rule metrics.Sequential, seq, par across) string {
+func explain(o options, rule metrics.Sequential, seq, par across, pairedRuns []sample) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "What the numbers mean: a sequential run's interval comes from the spread of each experiment's own %d passes, "+
 		"and the two experiments are separate processes, loaded and measured one after the other: drift between them (clocks, other tenants, heat) "+
@@ -468,7 +515,18 @@ func explain(o options, rule metrics.Sequential, seq, par across) string {
 	if par.HalfWidth != nil && seq.HalfWidth != nil {
 		fmt.Fprintf(&b, " for %.0f%% of their half width", 100*par.HalfWidth.Mean/seq.HalfWidth.Mean)
 	}
-	b.WriteString("; ")
+	b.WriteString(". A paired run's time grows with the rounds the rule takes (")
+	sep := ""
+	for _, smp := range pairedRuns {
+		fmt.Fprintf(&b, "%s%.0f s for %d rounds", sep, smp.WallSeconds, smp.Passes)
+		sep = ", "
+	}
+	fmt.Fprintf(&b, "); the wall times ranged over %.0f..%.0f s (sequential) and %.0f..%.0f s (paired)", seq.Wall.Min, seq.Wall.Max, par.Wall.Min, par.Wall.Max)
+	if par.Wall.Max < seq.Wall.Min || par.Wall.Min > seq.Wall.Max {
+		b.WriteString(", apart; ")
+	} else {
+		fmt.Fprintf(&b, ", overlapping: this shared host's other load moves them as well, and %d runs of each do not settle the difference in time; ", min(seq.Runs, par.Runs))
+	}
 	switch {
 	case seq.Significant+par.Significant == 0:
 		b.WriteString("neither gave a significant verdict on w8a8 in any run, so on this host neither tells w8a8 from bf16 at this workload.")

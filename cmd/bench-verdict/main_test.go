@@ -175,12 +175,12 @@ func TestReport(t *testing.T) {
 			W8A8: interval{Ratio: 1.2, Low: f(0.9), High: f(1.6), Level: 0.95, P: 0.2, HalfWidth: f(0.2917)}},
 		{Procedure: paired, Run: 0, WallSeconds: 230.25, Passes: 12, Looks: 6,
 			W8A8:       interval{Ratio: 1.25, Low: f(1.01), High: f(1.55), Level: 0.9917, P: 0.03, Significant: true, HalfWidth: f(0.216)},
-			Stop:       &metrics.Stop{Passes: 12, Reached: true, Reason: "the interval is within ±40.0% after 12 passes (±21.6%, corrected for 6 looks)"},
+			Stop:       &metrics.Stop{Passes: 12, Reached: true, HalfWidth: 0.233, Reason: "the interval is within ±40.0% after 12 passes (±23.3%, corrected for 6 looks)"},
 			AA:         &interval{Ratio: 1.01, Low: f(0.8), High: f(1.27), Level: 0.9917, P: 0.9, HalfWidth: f(0.233)},
 			OverlapsAA: &yes},
 		{Procedure: paired, Run: 1, WallSeconds: 260, Passes: 20, Looks: 6,
 			W8A8:       interval{Ratio: 1.3, Low: f(1.2), High: f(1.4), Level: 0.9917, P: 0.0001, Significant: true, HalfWidth: f(0.0769)},
-			Stop:       &metrics.Stop{Passes: 20, Reason: "reached --max-repeat 20 with the interval at ±7.7%, wider than the target ±5.0%"},
+			Stop:       &metrics.Stop{Passes: 20, HalfWidth: 0.101, Reason: "reached --max-repeat 20 with the interval at ±10.1%, wider than the target ±5.0%"},
 			AA:         &interval{Ratio: 0.99, Low: f(0.9), High: f(1.1), Level: 0.9917, P: 0.8, HalfWidth: f(0.101)},
 			OverlapsAA: &no},
 		{Procedure: sequential, Run: 1, WallSeconds: 118, Passes: 5, Looks: 1,
@@ -194,6 +194,21 @@ func TestReport(t *testing.T) {
 	golden.Check(t, filepath.Join("testdata", "report.md"), md, *update)
 	if _, _, err := report(testOptions(), env, samples[:1]); err == nil {
 		t.Error("no paired runs: no error")
+	}
+
+	// --rerender writes the same report from the runs the JSON recorded.
+	o := testOptions()
+	o.Out = filepath.Join(t.TempDir(), "verdict")
+	if err := o.Write(data, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := rerender(o); err != nil {
+		t.Fatal(err)
+	}
+	for ext, want := range map[string][]byte{".json": data, ".md": md} {
+		if got, err := os.ReadFile(o.Out + ext); err != nil || string(got) != string(want) {
+			t.Errorf("rerendered %s differs (%v):\n%s", ext, err, got)
+		}
 	}
 }
 
