@@ -22,7 +22,7 @@ endif
 # The engine on a CPU host with 2 cores: see README.md.
 CPU_ENV := OMP_NUM_THREADS=2 VLLM_CPU_OMP_THREADS_BIND=nobind TORCHDYNAMO_DISABLE=1 VLLM_NO_USAGE_STATS=1
 
-.PHONY: setup cgo build build-nopython demo test test-unit test-e2e check bench-offline bench-online lock clean
+.PHONY: setup cgo build build-nopython demo test test-unit test-e2e check bench-offline bench-online bench-verdict lock clean
 
 setup:
 	scripts/setup-venv.sh
@@ -67,6 +67,12 @@ test: check test-unit test-e2e
 # model; writes benchmarks/offline.{md,json}.
 bench-offline: build
 	$(CPU_ENV) $(GO) run ./cmd/bench-offline --rollbench $(BIN) --vllm $(dir $(PYTHON))vllm
+
+# Time to a bf16-vs-w8a8 verdict on the tiny model: --paired --repeat auto
+# against the sequential matrix with --repeat 5, alternating, fresh
+# processes; writes benchmarks/verdict.{md,json}.
+bench-verdict: build
+	$(CPU_ENV) $(GO) run ./cmd/bench-verdict --rollbench $(BIN)
 
 # rollbench's Go client against `vllm bench serve`, both driving the same
 # instant server at concurrency 128 and 1024; writes benchmarks/online.{md,json}.

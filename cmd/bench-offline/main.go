@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +22,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/rollbench/rollbench/cmd/internal/sidebyside"
-	"github.com/rollbench/rollbench/internal/sys"
 )
 
 func main() { sidebyside.Main("bench-offline", run) }
@@ -83,7 +81,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			samples = append(samples, s)
 		}
 	}
-	env, err := describe(ctx, o)
+	// The rollbench result holds the versions of the environment both
+	// tools ran in.
+	env, err := sidebyside.Describe(filepath.Join(o.LogDir, "rollbench-0.json"))
 	if err != nil {
 		return err
 	}
@@ -163,46 +163,10 @@ func runTool(ctx context.Context, o options, tool, model string, i int) (sample,
 	return s, nil
 }
 
-// environment is where the figures were measured.
-type environment struct {
-	Date      string `json:"date"`
-	CPU       string `json:"cpu"`
-	Cores     int    `json:"cores"`
-	MemoryGiB int    `json:"memory_gib"`
-	Go        string `json:"go"`
-	Rollbench string `json:"rollbench"`
-	VLLM      string `json:"vllm"`
-	Torch     string `json:"torch"`
-	Python    string `json:"python"`
-}
-
-func describe(ctx context.Context, o options) (environment, error) {
-	env := environment{Date: time.Now().UTC().Format(time.RFC3339), Cores: runtime.NumCPU(), Go: runtime.Version()}
-	// The rollbench result holds the versions of the environment both
-	// tools ran in.
-	data, err := os.ReadFile(filepath.Join(o.LogDir, "rollbench-0.json"))
-	if err != nil {
-		return env, err
-	}
-	var r struct {
-		Rollbench   string `json:"rollbench_version"`
-		Environment struct {
-			VLLM, Torch, Python string
-			CPUModel            string `json:"cpu_model"`
-		} `json:"environment"`
-	}
-	if err := json.Unmarshal(data, &r); err != nil {
-		return env, err
-	}
-	env.Rollbench, env.VLLM, env.Torch, env.Python, env.CPU = r.Rollbench, r.Environment.VLLM, r.Environment.Torch, r.Environment.Python, r.Environment.CPUModel
-	env.MemoryGiB = sys.MemoryGiB()
-	return env, nil
-}
-
 // goal is the least throughput ratio rollbench / vllm wanted.
 const goal = 0.97
 
-func writeReport(o options, env environment, samples []sample) error {
+func writeReport(o options, env sidebyside.Environment, samples []sample) error {
 	data, md, err := report(o, env, samples)
 	if err != nil {
 		return err
@@ -211,7 +175,7 @@ func writeReport(o options, env environment, samples []sample) error {
 }
 
 // report is the JSON and Markdown of the runs.
-func report(o options, env environment, samples []sample) (data, md []byte, err error) {
+func report(o options, env sidebyside.Environment, samples []sample) (data, md []byte, err error) {
 	by := map[string][]sample{}
 	for _, s := range samples {
 		by[s.Tool] = append(by[s.Tool], s)
@@ -250,8 +214,7 @@ func report(o options, env environment, samples []sample) (data, md []byte, err 
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Offline: rollbench-inproc vs `vllm bench throughput`\n\n")
-	fmt.Fprintf(&b, "Measured %s on %s (%d cores, %d GiB), vLLM %s, torch %s, Python %s, %s, rollbench %s.\n\n",
-		env.Date, env.CPU, env.Cores, env.MemoryGiB, env.VLLM, env.Torch, env.Python, env.Go, env.Rollbench)
+	fmt.Fprintf(&b, "%s\n\n", env.Measured())
 	fmt.Fprintf(&b, "Workload: the built-in tiny Qwen3 model (bf16), %d prompts x n=%d, %d prompt + %d output tokens (ignore_eos), "+
 		"(480, not 512: vllm bench throughput's random prompts can re-encode a few tokens longer than asked, and it refuses prompts that would then overflow max_model_len 768), "+
 		"the same engine arguments for both (dtype bfloat16, gpu_memory_utilization 0.4, kv cache %d bytes, max_num_seqs 1024, "+

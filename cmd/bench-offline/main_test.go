@@ -16,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // above the goal of 0.97.
 func TestReport(t *testing.T) {
 	o := options{Common: sidebyside.Common{Runs: 3}, numPrompts: 32, n: 8, inputLen: 480, outputLen: 256, kvCache: 1 << 30}
-	env := environment{Date: "2025-01-02T03:04:05Z", CPU: "Test CPU", Cores: 2, MemoryGiB: 8, Go: "go1.test",
+	env := sidebyside.Environment{Date: "2025-01-02T03:04:05Z", CPU: "Test CPU", Cores: 2, MemoryGiB: 8, Go: "go1.test",
 		Rollbench: "v0-test", VLLM: "0.0.test", Torch: "2.test", Python: "3.test"}
 	var samples []sample
 	for i, tps := range [][2]float64{{1010, 1000}, {985, 1002}, {1003, 990}} {
