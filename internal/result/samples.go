@@ -60,7 +60,9 @@ type SamplesHeader struct {
 	Samples int `json:"samples"`
 }
 
-// Sample is one sampled response of a scored pass.
+// Sample is one sampled response of a scored pass. Its slices are never nil
+// (nil is how a line without the field reads): an empty response has empty
+// ones.
 type Sample struct {
 	// Prompt is the prompt's index in the pass, Index the sample's among
 	// that prompt's.
