@@ -1,6 +1,7 @@
 // Package result is the record of one experiment: everything needed to
-// reproduce it and every figure it produced, written as one JSON file.
-// Reports are derived from these files, never from console output.
+// reproduce it and every figure it produced, written as one JSON file, and
+// beside it the data of its scored pass (samples.go). Reports are derived
+// from these files, never from console output.
 package result
 
 import (
@@ -159,19 +160,52 @@ func write(path string, data []byte) error {
 }
 
 func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	f, err := createAtomic(path)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	// The first error says what went wrong; Sync and Close run regardless.
-	if err = cmp.Or(err, tmp.Sync(), tmp.Close()); err != nil {
+	if _, err := f.Write(data); err != nil {
+		f.discard()
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	return f.commit()
+}
+
+// atomicFile is a file written under a temporary name beside its path, which
+// it takes, whole, only when committed.
+type atomicFile struct {
+	*os.File
+	path string
+}
+
+func createAtomic(path string) (*atomicFile, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return nil, err
+	}
+	return &atomicFile{File: tmp, path: path}, nil
+}
+
+// commit moves the file to its path once it is on disk; failing, it leaves
+// no temporary file and whatever was at path.
+func (f *atomicFile) commit() error {
+	// The first error says what went wrong; Close runs regardless.
+	err := cmp.Or(f.Sync(), f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), f.path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// discard drops the file, leaving whatever was at its path.
+func (f *atomicFile) discard() {
+	f.Close()
+	os.Remove(f.Name())
 }
