@@ -81,12 +81,14 @@ type sample struct {
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var o options
 	fs := pflag.NewFlagSet("bench-online", pflag.ContinueOnError)
-	// A pass of every phase takes about a minute and a half, vllm bench
+	// A pass of every phase takes about 1.8 minutes here, vllm bench
 	// serve's start-up and its 16384 requests most of it, so 10 pairs fit
-	// in a quarter of an hour. The target is what the 10x goal needs:
-	// pairs here differ by about 7% in their ratio at concurrency 1024
-	// (more at 128, where a cold first run of the Go client counts), and
-	// an interval within ±10% of a ratio of 13x or more lies above 10x.
+	// in 20 minutes. The target is what the 10x goal needs: an interval
+	// within ±10% of a ratio of 12x or more lies above 10x. Pairs vary far
+	// more than that on a shared 2-core host (a log ratio sd of about 0.3
+	// on 2026-12-02: the Go client's runs last under a second, and any
+	// other work on the machine shows in them), so there the rule runs to
+	// its maximum.
 	o.Register(fs, "bench-online", 0.10, 10)
 	fs.IntVar(&o.requests, "requests", 16384, "requests per run of the throughput phase, all scheduled at once (seconds of the Go client, tens of the Python one: a sustained rate, not a start-up)")
 	fs.IntVar(&o.outputLen, "output-len", 16, "output tokens per request")
