@@ -1,14 +1,14 @@
 // Command bench-offline compares rollbench-inproc with `vllm bench
 // throughput` on the same model, workload and engine arguments, in one
-// session, alternating the tools run by run, and writes the figures with the
-// machine and versions they ran on.
+// session, in pairs of runs (one of each tool, alternating which goes
+// first), as many pairs as rollbench's --repeat auto rule asks, and writes
+// the paired ratio with the machine and versions it ran on.
 package main
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/rollbench/rollbench/cmd/internal/sidebyside"
+	"github.com/rollbench/rollbench/metrics"
 )
 
 func main() { sidebyside.Main("bench-offline", run) }
@@ -35,7 +36,9 @@ type options struct {
 // sample is one run of one tool.
 type sample struct {
 	Tool string `json:"tool"`
-	Run  int    `json:"run"`
+	Pair int    `json:"pair"`
+	// Order is 1 for the tool that ran first in its pair, 2 for the other.
+	Order int `json:"order_in_pair"`
 	// OutputTokensPerSecond is over the timed generate call only.
 	OutputTokensPerSecond float64 `json:"output_tokens_per_second"`
 	ElapsedSeconds        float64 `json:"elapsed_s"`
@@ -49,7 +52,13 @@ type sample struct {
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var o options
 	fs := pflag.NewFlagSet("bench-offline", pflag.ContinueOnError)
-	o.Register(fs, "bench-offline")
+	// Pairs here differ by up to 20% in their ratio (vllm bench
+	// throughput's own runs span 5200..8000 tokens/s on 2 shared cores),
+	// and each costs about 3 minutes: 8 pairs, 25 minutes, is as many as a
+	// session affords. The target is the goal's distance from parity: only
+	// an interval within ±3% of a ratio near 1 can show 0.97 met, so a
+	// wider one stopping early would decide nothing.
+	o.Register(fs, "bench-offline", 0.03, 8)
 	fs.IntVar(&o.numPrompts, "num-prompts", 32, "prompts per step")
 	fs.IntVarP(&o.n, "n", "n", 8, "samples per prompt")
 	// Not verl's 512: vllm bench throughput makes its random prompts by
@@ -61,6 +70,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	rule, err := o.Rule()
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.LogDir, 0o755); err != nil {
 		return err
 	}
@@ -70,31 +83,62 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	var samples []sample
-	for i := range o.Runs {
-		for _, tool := range sidebyside.Order(i, "rollbench-inproc", "vllm bench throughput") {
+	stop, err := rule.Pairs(func(i int) (float64, error) {
+		for k, tool := range sidebyside.Order(i, rollbenchTool, vllmTool) {
 			s, err := runTool(ctx, o, tool, model, i)
 			if err != nil {
-				return err
+				return 0, err
 			}
-			fmt.Fprintf(stdout, "run %d %-22s %8.1f output tok/s  generate %6.2f s  process %6.1f s\n",
+			s.Order = k + 1
+			fmt.Fprintf(stdout, "pair %d %-22s %8.1f output tok/s  generate %6.2f s  process %6.1f s\n",
 				i, tool, s.OutputTokensPerSecond, s.ElapsedSeconds, s.WallSeconds)
 			samples = append(samples, s)
 		}
-	}
-	// The rollbench result holds the versions of the environment both
-	// tools ran in.
-	env, err := sidebyside.Describe(filepath.Join(o.LogDir, "rollbench-0.json"))
+		c, err := compare(samples, rule.Looks())
+		if err != nil {
+			return 0, err
+		}
+		fmt.Fprintf(stdout, "after %d pairs: %s\n", i+1, c.Format(3))
+		return c.HalfWidth(), nil
+	})
 	if err != nil {
 		return err
 	}
-	return writeReport(o, env, samples)
+	// The rollbench result holds the versions of the environment both
+	// tools ran in.
+	env, err := sidebyside.ReadEnvironment(filepath.Join(o.LogDir, "rollbench-0.json"))
+	if err != nil {
+		return err
+	}
+	return writeReport(o, env, samples, stop)
+}
+
+// The tools, as samples name them.
+const (
+	rollbenchTool = "rollbench-inproc"
+	vllmTool      = "vllm bench throughput"
+)
+
+// compare is the headline: output tokens/s, rollbench over vllm, pair by
+// pair, corrected for looks.
+func compare(samples []sample, looks int) (sidebyside.Comparison, error) {
+	var rb, vb []float64
+	for _, s := range samples {
+		switch s.Tool {
+		case rollbenchTool:
+			rb = append(rb, s.OutputTokensPerSecond)
+		case vllmTool:
+			vb = append(vb, s.OutputTokensPerSecond)
+		}
+	}
+	return sidebyside.Compare(rb, vb, looks, goal)
 }
 
 func runTool(ctx context.Context, o options, tool, model string, i int) (sample, error) {
-	s := sample{Tool: tool, Run: i}
+	s := sample{Tool: tool, Pair: i}
 	logPath := filepath.Join(o.LogDir, fmt.Sprintf("%s-%d.log", strings.Fields(tool)[0], i))
 	var cmd *exec.Cmd
-	if tool == "rollbench-inproc" {
+	if tool == rollbenchTool {
 		cmd = exec.CommandContext(ctx, o.Rollbench, "--model", model,
 			"--num-prompts", strconv.Itoa(o.numPrompts), "-n", strconv.Itoa(o.n),
 			"--input-len", strconv.Itoa(o.inputLen), "--output-len", strconv.Itoa(o.outputLen),
@@ -123,7 +167,7 @@ func runTool(ctx context.Context, o options, tool, model string, i int) (sample,
 	if err != nil {
 		return s, fmt.Errorf("%s run %d: %v (log: %s)", tool, i, err, logPath)
 	}
-	if tool == "rollbench-inproc" {
+	if tool == rollbenchTool {
 		var r struct {
 			Throughput struct {
 				Output float64 `json:"output_tokens_per_second"`
@@ -166,23 +210,24 @@ func runTool(ctx context.Context, o options, tool, model string, i int) (sample,
 // goal is the least throughput ratio rollbench / vllm wanted.
 const goal = 0.97
 
-func writeReport(o options, env sidebyside.Environment, samples []sample) error {
-	data, md, err := report(o, env, samples)
+func writeReport(o options, env sidebyside.Environment, samples []sample, stop metrics.Stop) error {
+	data, md, err := report(o, env, samples, stop)
 	if err != nil {
 		return err
 	}
 	return o.Write(data, md)
 }
 
-// report is the JSON and Markdown of the runs.
-func report(o options, env sidebyside.Environment, samples []sample) (data, md []byte, err error) {
+// report is the JSON and Markdown of the pairs, which stopped at stop.
+func report(o options, env sidebyside.Environment, samples []sample, stop metrics.Stop) (data, md []byte, err error) {
 	by := map[string][]sample{}
 	for _, s := range samples {
 		by[s.Tool] = append(by[s.Tool], s)
 	}
-	rb, vb := by["rollbench-inproc"], by["vllm bench throughput"]
-	if len(rb) != len(vb) || len(rb) == 0 {
-		return nil, nil, errors.New("unequal runs")
+	rb, vb := by[rollbenchTool], by[vllmTool]
+	ratio, err := compare(samples, len(stop.Looks))
+	if err != nil {
+		return nil, nil, err
 	}
 	field := func(ss []sample, f func(sample) float64) []float64 {
 		out := make([]float64, len(ss))
@@ -194,19 +239,14 @@ func report(o options, env sidebyside.Environment, samples []sample) (data, md [
 	tps := func(s sample) float64 { return s.OutputTokensPerSecond }
 	wall := func(s sample) float64 { return s.WallSeconds }
 	build := func(s sample) float64 { return s.BuildRequestsSeconds }
-	ratios := make([]float64, len(rb))
-	for i := range rb {
-		ratios[i] = rb[i].OutputTokensPerSecond / vb[i].OutputTokensPerSecond
-	}
 	rT, vT, rW, vW := sidebyside.SpreadOf(field(rb, tps)), sidebyside.SpreadOf(field(vb, tps)), sidebyside.SpreadOf(field(rb, wall)), sidebyside.SpreadOf(field(vb, wall))
 	bld := sidebyside.SpreadOf(field(rb, build))
-	ratio := sidebyside.Compare(field(rb, tps), field(vb, tps), goal)
 
 	out := map[string]any{"environment": env, "workload": map[string]any{
 		"model": "built-in tiny Qwen3 (bf16)", "num_prompts": o.numPrompts, "n": o.n,
 		"input_len": o.inputLen, "output_len": o.outputLen, "kv_cache_memory_bytes": o.kvCache,
 		"engine_args": "dtype bfloat16, gpu_memory_utilization 0.4, max_num_seqs 1024, max_model_len 768, enforce_eager, seed 0, 1 warm-up prompt",
-	}, "samples": samples, "throughput_ratio_pairs": ratios, "throughput_ratio": ratio}
+	}, "samples": samples, "stop": stop, "throughput_ratio": ratio}
 	data, err = json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return nil, nil, err
@@ -218,23 +258,24 @@ func report(o options, env sidebyside.Environment, samples []sample) (data, md [
 	fmt.Fprintf(&b, "Workload: the built-in tiny Qwen3 model (bf16), %d prompts x n=%d, %d prompt + %d output tokens (ignore_eos), "+
 		"(480, not 512: vllm bench throughput's random prompts can re-encode a few tokens longer than asked, and it refuses prompts that would then overflow max_model_len 768), "+
 		"the same engine arguments for both (dtype bfloat16, gpu_memory_utilization 0.4, kv cache %d bytes, max_num_seqs 1024, "+
-		"max_model_len 768, enforce_eager, seed 0, one warm-up prompt). %d runs of each tool, alternating, a fresh process each. "+
+		"max_model_len 768, enforce_eager, seed 0, one warm-up prompt). "+
+		"The tools run in pairs, one run of each in a fresh process, rollbench first in even pairs and vllm first in odd ones; %s. "+
 		"Regenerate with `make bench-offline`.\n\n",
-		o.numPrompts, o.n, o.inputLen, o.outputLen, o.kvCache, o.Runs)
-	// The spreads describe the runs; the ratio below compares them.
+		o.numPrompts, o.n, o.inputLen, o.outputLen, o.kvCache, sidebyside.Describe(stop))
+	// The spreads describe the runs; the paired ratio below compares them.
 	fmt.Fprintf(&b, "| | rollbench-inproc | vllm bench throughput |\n|---|---|---|\n")
 	fmt.Fprintf(&b, "| output tokens/s, median (min..max) | %.1f (%.1f..%.1f) | %.1f (%.1f..%.1f) |\n", rT.Median, rT.Min, rT.Max, vT.Median, vT.Min, vT.Max)
 	fmt.Fprintf(&b, "| whole process, s, median (min..max) | %.1f (%.1f..%.1f) | %.1f (%.1f..%.1f) |\n", rW.Median, rW.Min, rW.Max, vW.Median, vW.Min, vW.Max)
 	fmt.Fprintf(&b, "| building the request objects, ms, median (min..max) | %.2f (%.2f..%.2f) | not reported |\n\n", bld.Median*1e3, bld.Min*1e3, bld.Max*1e3)
-	fmt.Fprintf(&b, "Output tokens/s, rollbench / vllm: %s (%s).\n\n", ratio.Format(3), sidebyside.Method())
-	fmt.Fprintf(&b, "Pair by pair:")
-	for _, r := range ratios {
+	fmt.Fprintf(&b, "Output tokens/s, rollbench / vllm: %s.\n\nMethod: %s.\n\n", ratio.Format(3), sidebyside.Method())
+	fmt.Fprintf(&b, "Pair by pair, rollbench / vllm:")
+	for _, r := range ratio.PairRatios {
 		fmt.Fprintf(&b, " %.3f", r)
 	}
 	fmt.Fprintf(&b, ".\n\n")
-	fmt.Fprintf(&b, "| run | tool | output tok/s | generate s | process s |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| pair | order | tool | output tok/s | generate s | process s |\n|---|---|---|---|---|---|\n")
 	for _, s := range samples {
-		fmt.Fprintf(&b, "| %d | %s | %.1f | %.2f | %.1f |\n", s.Run, s.Tool, s.OutputTokensPerSecond, s.ElapsedSeconds, s.WallSeconds)
+		fmt.Fprintf(&b, "| %d | %d | %s | %.1f | %.2f | %.1f |\n", s.Pair, s.Order, s.Tool, s.OutputTokensPerSecond, s.ElapsedSeconds, s.WallSeconds)
 	}
 	return append(data, '\n'), []byte(b.String()), nil
 }

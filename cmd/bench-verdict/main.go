@@ -45,6 +45,8 @@ var (
 
 type options struct {
 	sidebyside.Common
+	// runs is how many times each procedure runs.
+	runs int
 	config                             string
 	numPrompts, n, inputLen, outputLen int
 	kvCache                            string
@@ -90,11 +92,14 @@ type sample struct {
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var o options
 	fs := pflag.NewFlagSet("bench-verdict", pflag.ContinueOnError)
-	o.Register(fs, "bench-verdict")
+	// Its own --runs, --target-ci and --max-repeat: the procedures it
+	// compares are the stopping rule's subject here, not its pairs.
+	fs.StringVar(&o.Rollbench, "rollbench", "bin/rollbench-inproc", "rollbench-inproc binary")
+	fs.StringVar(&o.Out, "out", "benchmarks/verdict", "output files' path without extension (.json, .md)")
+	fs.StringVar(&o.LogDir, "log-dir", "benchmark_logs/bench-verdict", "directory for each run's output")
 	// Each paired run loads three engines: two runs of each procedure fit
 	// the engine time this 2-core host can spare.
-	o.Runs = 2
-	fs.Lookup("runs").DefValue = "2"
+	fs.IntVar(&o.runs, "runs", 2, "runs of each procedure, alternating which goes first")
 	fs.StringVar(&o.config, "config", "configs/tiny.yaml", "matrix config with the tiny model's bf16 and w8a8")
 	fs.IntVar(&o.numPrompts, "num-prompts", 16, "prompts per pass")
 	fs.IntVarP(&o.n, "n", "n", 4, "samples per prompt")
@@ -118,7 +123,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	var samples []sample
-	for i := range o.Runs {
+	for i := range o.runs {
 		for _, proc := range sidebyside.Order(i, sequential, paired) {
 			s, err := runProcedure(ctx, o, proc, i)
 			if err != nil {
@@ -129,7 +134,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	// The sequential bf16 result holds the versions every run used.
-	env, err := sidebyside.Describe(filepath.Join(runDir(o, sequential, 0), "results", "tiny_bf16.json"))
+	env, err := sidebyside.ReadEnvironment(filepath.Join(runDir(o, sequential, 0), "results", "tiny_bf16.json"))
 	if err != nil {
 		return err
 	}
@@ -437,9 +442,9 @@ func report(o options, env sidebyside.Environment, samples []sample) (data, md [
 	fmt.Fprintf(&b, "%s\n\n", env.Measured())
 	fmt.Fprintf(&b, "Workload, the same for both: %s. Both run `rollbench-inproc --config %s --quants bf16,w8a8`, %d times each, "+
 		"alternating which goes first (A B, B A), each a fresh process with its own output directory; the wall time is the whole process. "+
-		"Regenerate with `make bench-verdict`.\n\n", workload, o.config, o.Runs)
+		"Regenerate with `make bench-verdict`.\n\n", workload, o.config, o.runs)
 	fmt.Fprintf(&b, "- **sequential**: `--repeat %d`: bf16, then w8a8, each its own experiment (a child process, its own engine load) with %d passes on one engine; "+
-		"w8a8/bf16 as the summary computes it (%s).\n", o.repeat, o.repeat, sidebyside.Method())
+		"w8a8/bf16 as the summary computes it (%s).\n", o.repeat, o.repeat, sequentialMethod)
 	fmt.Fprintf(&b, "- **paired**: `--paired --repeat auto --target-ci %g --max-repeat %d`: bf16, w8a8 and the A/A bf16 arm (on by default, as a user gets it) "+
 		"loaded in one experiment process and measured in alternating rounds; w8a8/bf16 is the geometric mean of the per-round ratios with Student's t interval on their logs; "+
 		"the rule: %s.\n\n", o.targetCI, o.maxRepeat, rule.Method())
@@ -536,3 +541,6 @@ func explain(o options, rule metrics.Sequential, seq, par across, pairedRuns []s
 	}
 	return b.String()
 }
+
+// sequentialMethod is how a summary compares two rows measured apart.
+const sequentialMethod = "ratio of the means with Fieller's 95% interval and Welch's t-test p, ~ when not significant at alpha 0.05; a goal is met only when the whole interval is at or above it"

@@ -16,7 +16,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 func testOptions() options {
-	return options{Common: sidebyside.Common{Runs: 2}, config: "configs/tiny.yaml", numPrompts: 16, n: 4, inputLen: 128, outputLen: 64,
+	return options{runs: 2, config: "configs/tiny.yaml", numPrompts: 16, n: 4, inputLen: 128, outputLen: 64,
 		kvCache: "256MiB", repeat: 5, targetCI: 0.4, maxRepeat: 20}
 }
 

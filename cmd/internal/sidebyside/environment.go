@@ -23,9 +23,9 @@ type Environment struct {
 	Python    string `json:"python"`
 }
 
-// Describe is this machine now, with the versions recorded in the offline
+// ReadEnvironment is this machine now, with the versions recorded in the offline
 // result at path: the environment every run of the benchmark used.
-func Describe(path string) (Environment, error) {
+func ReadEnvironment(path string) (Environment, error) {
 	env := Environment{Date: time.Now().UTC().Format(time.RFC3339), Cores: runtime.NumCPU(), Go: runtime.Version()}
 	data, err := os.ReadFile(path)
 	if err != nil {
