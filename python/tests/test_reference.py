@@ -13,10 +13,12 @@ from rollbench.reference import Reference, Sample
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-# bf16 keeps 8 significant bits: two computations of the same log-prob that
-# round differently (another batch shape picks another kernel on some CPUs)
-# may differ by a few units of that.
-BF16_RTOL = 2.0**-6
+# The tiny model's logits stay below 1 in magnitude, where bf16 (8
+# significant bits) rounds in steps of at most 2^-8: two computations that
+# round differently (padding, another batch shape or kernel) differ by a few
+# steps (0.002 measured here between a padded batch and one sequence), while
+# reading the wrong position changes log-probs by 0.05-0.5.
+BF16_ATOL = 1e-2
 
 
 def _samples(seed: int) -> list[Sample]:
@@ -42,7 +44,7 @@ def ref(model_dir: Path) -> Reference:
 def _close(a: list[list[float]], b: list[list[float]]) -> None:
     assert [len(x) for x in a] == [len(x) for x in b]
     for x, y in zip(a, b, strict=True):
-        torch.testing.assert_close(torch.tensor(x), torch.tensor(y), rtol=BF16_RTOL, atol=0.0)
+        torch.testing.assert_close(torch.tensor(x), torch.tensor(y), rtol=0.0, atol=BF16_ATOL)
 
 
 def test_scores_every_response_token(ref: Reference) -> None:
