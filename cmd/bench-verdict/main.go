@@ -46,7 +46,7 @@ var (
 type options struct {
 	sidebyside.Common
 	// runs is how many times each procedure runs.
-	runs int
+	runs                               int
 	config                             string
 	numPrompts, n, inputLen, outputLen int
 	kvCache                            string
