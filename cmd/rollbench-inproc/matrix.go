@@ -86,15 +86,12 @@ func withAA(plan []runner.Planned, describe func(name, modelName string, spec wo
 		if i+1 < len(plan) && plan[i+1].ModelName == p.ModelName {
 			continue
 		}
-		for _, b := range plan {
-			if b.ModelName == p.ModelName && b.Spec.Engine.Quant == workload.BF16 && runnable(b) {
-				aa := b
-				aa.Name = aaName(b.ModelName)
-				x := describe(aa.Name, aa.ModelName, aa.Spec)
-				x.AA = true
-				aa.Payload = x
-				out = append(out, aa)
-			}
+		if aa, ok := baseline(plan, p.ModelName); ok {
+			aa.Name = aaName(aa.ModelName)
+			x := describe(aa.Name, aa.ModelName, aa.Spec)
+			x.AA = true
+			aa.Payload = x
+			out = append(out, aa)
 		}
 	}
 	return out

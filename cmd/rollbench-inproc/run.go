@@ -252,12 +252,8 @@ func runExperiment(ctx context.Context, in *interpreter, exe string, x experimen
 	if err != nil {
 		return nil, err
 	}
-	if x.Spec.Engine.Model == "" {
-		model, err := engine.EnsureTinyModel(ctx, py, cacheDir(), x.Spec.Engine.Quant)
-		if err != nil {
-			return nil, err
-		}
-		x.Spec.Engine.Model = model
+	if err := builtinModel(ctx, py, &x.Spec.Engine); err != nil {
+		return nil, err
 	}
 	if x.Paired != nil {
 		return runPairedExperiment(ctx, in, py, x)
@@ -290,14 +286,9 @@ func runExperiment(ctx context.Context, in *interpreter, exe string, x experimen
 func runPairedExperiment(ctx context.Context, in *interpreter, py engine.ChildPython, x experiment) (any, error) {
 	arms := slices.Clone(x.Paired)
 	for i := range arms {
-		if arms[i].Engine.Model != "" {
-			continue
-		}
-		model, err := engine.EnsureTinyModel(ctx, py, cacheDir(), arms[i].Engine.Quant)
-		if err != nil {
+		if err := builtinModel(ctx, py, &arms[i].Engine); err != nil {
 			return nil, err
 		}
-		arms[i].Engine.Model = model
 	}
 	x.Paired = arms
 	r, err := runPaired(ctx, in, x)
@@ -309,6 +300,20 @@ func runPairedExperiment(ctx context.Context, in *interpreter, py engine.ChildPy
 		r.Arms[i].Rollbench, r.Arms[i].Log = version, x.Log
 	}
 	return r, explained(err, &r.Header, x.Log)
+}
+
+// builtinModel points an engine that names no model at the built-in tiny
+// model's variant of its quantization, written on first use.
+func builtinModel(ctx context.Context, py engine.ChildPython, e *workload.Engine) error {
+	if e.Model != "" {
+		return nil
+	}
+	model, err := engine.EnsureTinyModel(ctx, py, cacheDir(), e.Quant)
+	if err != nil {
+		return err
+	}
+	e.Model = model
+	return nil
 }
 
 // prepare installs the Python package the binary ships, for exe to import
