@@ -103,6 +103,10 @@ type Offline struct {
 	// Profile is the profiled pass that ran after the measured one, when
 	// asked for; none of its timings enter the figures above.
 	Profile *profile.Record `json:"profile,omitempty"`
+	// Mismatch is the scored pass that ran after the measured ones, and
+	// its mismatch against the BF16 reference, when asked for (--mismatch);
+	// none of its timings enter the figures above either.
+	Mismatch *Mismatch `json:"mismatch,omitempty"`
 
 	// The keys `vllm bench throughput --output-json` writes, with its
 	// meanings: num_requests counts prompts, total_num_tokens counts prompt

@@ -53,8 +53,13 @@ type SamplesHeader struct {
 	Sampling     map[string]any `json:"sampling_params"`
 	// VocabSize is the number of ids the tokenizer knows; every token id
 	// is below it.
-	VocabSize int       `json:"vocab_size"`
-	CreatedAt time.Time `json:"created_at"`
+	VocabSize int `json:"vocab_size"`
+	// VocabHash and Shape identify the tokenizer's vocabulary and the
+	// model, so that a reference of another one is refused; a file
+	// written elsewhere may leave them out.
+	VocabHash string      `json:"vocab_sha256,omitempty"`
+	Shape     *ModelShape `json:"model_shape,omitempty"`
+	CreatedAt time.Time   `json:"created_at"`
 	// Samples is how many sample lines follow, so that a file cut short
 	// at a line's end is known to be.
 	Samples int `json:"samples"`
