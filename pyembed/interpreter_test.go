@@ -235,6 +235,24 @@ func TestCallWithKwargs(t *testing.T) {
 		if _, err := r.Ints(); err == nil || !strings.Contains(err.Error(), "expected list or tuple of ints, got dict") {
 			t.Errorf("Ints of a dict: %v", err)
 		}
+		floats, err := s.Value([]any{-0.5, 2, -1e-30})
+		if err != nil {
+			return err
+		}
+		fs, err := floats.Floats()
+		if err != nil {
+			return err
+		}
+		if fmt.Sprint(fs) != "[-0.5 2 -1e-30]" {
+			t.Errorf("Floats = %v", fs)
+		}
+		mixed, err := s.Value([]any{1.5, "x"})
+		if err != nil {
+			return err
+		}
+		if _, err := mixed.Floats(); err == nil || !strings.Contains(err.Error(), "item 1: expected float, got str") {
+			t.Errorf("Floats of a str item: %v", err)
+		}
 		return nil
 	})
 }

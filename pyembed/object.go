@@ -327,15 +327,30 @@ func (o Object) Index(i int) (Object, error) {
 // Ints converts a list or tuple of Python ints without creating an Object
 // per item: token id lists are long.
 func (o Object) Ints() ([]int, error) {
+	return sequence(o, "ints", func(item Object) (int, error) {
+		v, err := item.Int()
+		return int(v), err
+	})
+}
+
+// Floats converts a list or tuple of Python floats (or ints) as Ints does:
+// log-prob lists are as long as token lists.
+func (o Object) Floats() ([]float64, error) {
+	return sequence(o, "floats", Object.Float)
+}
+
+// sequence converts each item of a list or tuple with conv, reading the
+// items as borrowed references.
+func sequence[T any](o Object, what string, conv func(Object) (T, error)) ([]T, error) {
 	n, err := o.Len()
 	if err != nil {
 		return nil, err
 	}
 	isList := python3.PyList_Check(o.p)
 	if !isList && !python3.PyTuple_Check(o.p) {
-		return nil, fmt.Errorf("expected list or tuple of ints, got %s", o.typeName())
+		return nil, fmt.Errorf("expected list or tuple of %s, got %s", what, o.typeName())
 	}
-	out := make([]int, n)
+	out := make([]T, n)
 	for i := range n {
 		var item *python3.PyObject // borrowed
 		if isList {
@@ -343,11 +358,9 @@ func (o Object) Ints() ([]int, error) {
 		} else {
 			item = python3.PyTuple_GetItem(o.p, i)
 		}
-		v, err := Object{s: o.s, p: item}.Int()
-		if err != nil {
+		if out[i], err = conv(Object{s: o.s, p: item}); err != nil {
 			return nil, fmt.Errorf("item %d: %w", i, err)
 		}
-		out[i] = int(v)
 	}
 	return out, nil
 }

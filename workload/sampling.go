@@ -8,6 +8,9 @@ type Sampling struct {
 	TopP        float64 `json:"top_p"`
 	IgnoreEOS   bool    `json:"ignore_eos"`
 	MaxTokens   int     `json:"max_tokens"`
+	// Logprobs asks for the log-prob of each sampled token and of no other
+	// (vLLM's logprobs=0), for a scored pass; a measured pass never does.
+	Logprobs bool `json:"sampled_logprobs,omitempty"`
 }
 
 // Sampling is the rollout's SamplingParams: verl's sampling (temperature 1,

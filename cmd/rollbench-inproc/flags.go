@@ -66,6 +66,8 @@ const mainUsage = `Usage: rollbench-inproc [flags]
        rollbench-inproc --online [--max-concurrency 128] [--port 8000] [flags]
        rollbench-inproc --profile [--profile-backend vllm|direct] [flags]
        rollbench-inproc profile --session FILE [flags]
+       rollbench-inproc --mismatch [--reference hf|vllm] [--reference-model DIR] [flags]
+       rollbench-inproc score --samples FILE [--reference-model DIR]
        rollbench-inproc summarize DIR [--markdown | --csv]
        rollbench-inproc tiny-model --out DIR [--quant bf16|w8a8]
        rollbench-inproc mock-server [--port 8000] [--tokens-per-second N]
@@ -85,6 +87,11 @@ with rollbench's Go streaming client (every sample its own request, all
 submitted at once, at most --max-concurrency in flight) and reports TTFT,
 TPOT, ITL and E2EL; the server is stopped afterwards, also on Ctrl-C.
 
+--mismatch adds what a quantized rollout costs: a scored pass with the
+sampled tokens' log-probs after the measured ones, scored by the BF16
+reference with verl's mismatch metrics (k3_kl, rollout_probs_diff_max, ...);
+score rescores its samples file later, elsewhere.
+
 --diagnostic checks the setup: the first configured model's BF16 checkpoint
 (the tiny model without --config), the interpreter, vllm, a 4-prompt run, the
 saved result.
@@ -95,6 +102,7 @@ saved result.
 type mainLine struct {
 	engine     engineOptions
 	profile    profileOptions
+	mismatch   mismatchOptions
 	client     clientOptions
 	selection  selection
 	online     bool
@@ -183,6 +191,9 @@ func mainSections(m *mainLine) []section {
 	fs.StringVar(&p.options.AICMetrics, "profile-aic-metrics", "", "with --profile-backend direct and npu activity: torch_npu's AI Core metrics ("+strings.Join(profile.AICMetrics, ", ")+")")
 	fs.IntVar(&p.top, "profile-top", 15, "operators each trace's report lists")
 
+	mm := newSection("Mismatch (--mismatch)")
+	m.mismatch.register(mm.fs)
+
 	out := newSection("Output")
 	fs = out.fs
 	fs.StringVar(&e.outputDir, "output-dir", "benchmark_results", "directory for the result JSON")
@@ -196,7 +207,7 @@ func mainSections(m *mainLine) []section {
 	fs.BoolVar(&m.diagnostic, "diagnostic", false, "check the setup end to end with a small run and print a checklist")
 	fs.BoolVar(&m.version, "version", false, "print the version and exit")
 	fs.BoolVarP(&m.help, "help", "h", false, "show this help")
-	return []section{wl, en, mx, on, pr, out, other}
+	return []section{wl, en, mx, on, pr, mm, out, other}
 }
 
 // parseMain reads the main command line and returns the options of the
@@ -221,20 +232,20 @@ func parseMain(args []string, stdout io.Writer) (command, error) {
 		return nil, usagef("unexpected argument %q (see --help)", fs.Arg(0))
 	}
 	g := changed(fs)
-	m.engine.given, m.profile.given = g, g
+	m.engine.given, m.profile.given, m.mismatch.given = g, g, g
 	switch {
 	case m.diagnostic:
-		return &diagnosticOptions{engineOptions: m.engine, selection: m.selection, online: m.online, profile: m.profile}, nil
+		return &diagnosticOptions{engineOptions: m.engine, selection: m.selection, online: m.online, profile: m.profile, mismatch: m.mismatch.on}, nil
 	case m.selection.config != "":
-		o := &matrixOptions{engineOptions: m.engine, selection: m.selection, profile: m.profile}
+		o := &matrixOptions{engineOptions: m.engine, selection: m.selection, profile: m.profile, mismatch: m.mismatch}
 		if m.online {
 			o.online = &m.client
 		}
 		return o, nil
 	case m.online:
-		return &onlineOptions{engineOptions: m.engine, client: m.client, profile: m.profile}, nil
+		return &onlineOptions{engineOptions: m.engine, client: m.client, profile: m.profile, mismatch: m.mismatch}, nil
 	}
-	return &offlineOptions{engineOptions: m.engine, profile: m.profile}, nil
+	return &offlineOptions{engineOptions: m.engine, profile: m.profile, mismatch: m.mismatch}, nil
 }
 
 func defaultPythonPath() string {

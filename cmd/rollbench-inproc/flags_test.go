@@ -25,12 +25,20 @@ func TestBadInput(t *testing.T) {
 	models := t.TempDir()
 	noConfig := filepath.Join(models, "empty")
 	plain := filepath.Join(models, "plain")
-	for _, d := range []string{noConfig, plain} {
+	quantized := filepath.Join(models, "quantized")
+	for _, d := range []string{noConfig, plain, quantized} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := os.WriteFile(filepath.Join(plain, "config.json"), []byte(`{"model_type": "qwen3"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(quantized, "config.json"), []byte(`{"model_type": "qwen3", "quantization_config": {"quant_method": "compressed-tensors"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	corrupt := filepath.Join(models, "corrupt.samples.jsonl.gz")
+	if err := os.WriteFile(corrupt, []byte("not gzip"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -104,6 +112,22 @@ func TestBadInput(t *testing.T) {
 		{"malformed session file", []string{"profile", "--session", "../../internal/profile/testdata/sessions/unknown_key.yaml"}},
 		{"profiler flag in a session", []string{"profile", "--session", "../../configs/profile-session.yaml", "--profile-backend", "vllm"}},
 		{"empty engine log", []string{"--engine-log", ""}},
+		{"reference without --mismatch", []string{"--reference", "vllm"}},
+		{"unknown reference", []string{"--mismatch", "--reference", "trl"}},
+		{"mismatch online", []string{"--online", "--mismatch"}},
+		{"mismatch online matrix", []string{"--config", "../../configs/tiny.yaml", "--online", "--mismatch"}},
+		{"negative mismatch prompts", []string{"--mismatch", "--mismatch-prompts", "-1"}},
+		{"quantized rollout without a reference", []string{"--model", quantized, "--quant", "w8a8", "--mismatch"}},
+		{"missing reference model", []string{"--mismatch", "--reference-model", filepath.Join(models, "nope")}},
+		{"quantized reference model", []string{"--mismatch", "--reference-model", quantized}},
+		{"matrix model without bf16", []string{"--config", "testdata/nobf16.yaml", "--mismatch"}},
+		{"one reference for several models", []string{"--config", "../../configs/models.example.yaml", "--model-base", "testdata", "--mismatch", "--reference-model", plain}},
+		{"mismatch paired", []string{"--config", "../../configs/tiny.yaml", "--paired", "--mismatch"}},
+		{"mismatch diagnostic", []string{"--diagnostic", "--mismatch"}},
+		{"score without --samples", []string{"score"}},
+		{"score a missing file", []string{"score", "--samples", filepath.Join(models, "nope.samples.jsonl.gz")}},
+		{"score a corrupt file", []string{"score", "--samples", corrupt}},
+		{"score with an unknown reference", []string{"score", "--samples", corrupt, "--reference", "trl"}},
 		{"engine log with --config", []string{"--config", "../../configs/tiny.yaml", "--engine-log", "x.log"}},
 	}
 	// The checks before loading, past validation: where results go, and

@@ -36,6 +36,10 @@ func runPaired(context.Context, *interpreter, experiment) (*result.Paired, error
 
 func printTraceback(io.Writer, error) {}
 
+func scoreSamples(context.Context, string, *result.Score, []result.Sample) error {
+	return embedded("score embeds")
+}
+
 func (*diagnosticOptions) run(context.Context, io.Writer) error {
 	return embedded("--diagnostic embeds")
 }

@@ -413,7 +413,11 @@ func (s *selection) Validate(g given) error {
 // offlineOptions are a single in-process run's: `rollbench-inproc [flags]`.
 type offlineOptions struct {
 	engineOptions
-	profile profileOptions
+	profile  profileOptions
+	mismatch mismatchOptions
+	// reference is the BF16 checkpoint --mismatch scores against, ""
+	// for the built-in model's.
+	reference string
 }
 
 func (o *offlineOptions) Validate() error {
@@ -423,19 +427,28 @@ func (o *offlineOptions) Validate() error {
 		func() error { return g.needs("--online", onlineFlags...) },
 		o.checkDatasetFlags, o.checkRepeat, o.checkFreshEngine, o.checkEngineLog,
 		func() error { return o.profile.Validate(false) },
-		o.resolve)
+		func() error { return o.mismatch.Validate(false) },
+		o.resolve,
+		func() (err error) {
+			if o.mismatch.on {
+				o.reference, err = o.mismatch.referenceOf(o.spec.Engine.Model, o.spec.Engine.Quant)
+			}
+			return err
+		})
 }
 
 // experiment is the run these options describe.
 func (o *offlineOptions) experiment() experiment {
-	return experiment{Name: o.name, ModelName: o.modelName, Spec: o.spec, Profile: forExperiment(o.profile.plan, o.name), Log: o.engineLogPath(o.name)}
+	return experiment{Name: o.name, ModelName: o.modelName, Spec: o.spec, Profile: forExperiment(o.profile.plan, o.name), Log: o.engineLogPath(o.name),
+		Mismatch: o.mismatch.scoring(o.outputDir, o.name, o.reference)}
 }
 
 // onlineOptions are a single run through vllm serve: `--online`.
 type onlineOptions struct {
 	engineOptions
-	client  clientOptions
-	profile profileOptions
+	client   clientOptions
+	profile  profileOptions
+	mismatch mismatchOptions
 }
 
 func (o *onlineOptions) Validate() error {
@@ -443,6 +456,7 @@ func (o *onlineOptions) Validate() error {
 		func() error { return o.given.needs("--config", matrixFlags...) },
 		o.checkDatasetFlags, o.checkOnline, o.checkEngineLog, o.client.Validate,
 		func() error { return o.profile.Validate(true) },
+		func() error { return o.mismatch.Validate(true) },
 		o.resolve)
 }
 
@@ -459,8 +473,9 @@ type matrixOptions struct {
 	engineOptions
 	selection selection
 	// online is the client's options with --online, else nil.
-	online  *clientOptions
-	profile profileOptions
+	online   *clientOptions
+	profile  profileOptions
+	mismatch mismatchOptions
 	// planned are the experiments Validate planned from the file.
 	planned []runner.Planned
 }
@@ -492,6 +507,7 @@ func (o *matrixOptions) Validate() error {
 		online, o.checkDatasetFlags, onlineValues,
 		func() error { return o.selection.Validate(g) },
 		func() error { return o.profile.Validate(o.online != nil) },
+		func() error { return o.mismatch.Validate(o.online != nil) },
 		o.checkPaired, o.resolve, o.plan)
 }
 
@@ -510,6 +526,8 @@ func (o *matrixOptions) checkPaired() error {
 		return usagef("--paired loads its engines in one process; it does not apply to --online")
 	case o.profile.on:
 		return usagef("--paired does not apply to --profile: profile an experiment of its own")
+	case o.mismatch.on:
+		return usagef("--paired does not score mismatch yet: run --mismatch in a matrix without --paired")
 	case g.has("fresh-engine"):
 		return usagef("--paired keeps every engine loaded between rounds; leave out --fresh-engine")
 	case !g.has("repeat"):
@@ -532,8 +550,44 @@ func (o *matrixOptions) plan() error {
 	if err != nil {
 		return usageError{err}
 	}
-	o.planned, err = planMatrix(o.engineOptions, o.selection, f, o.experiment)
-	return err
+	if o.planned, err = planMatrix(o.engineOptions, o.selection, f, o.experiment); err != nil {
+		return err
+	}
+	if o.mismatch.on {
+		return o.score(f)
+	}
+	return nil
+}
+
+// score gives every planned experiment but the A/A its scored pass,
+// against its model's reference.
+func (o *matrixOptions) score(f *config.File) error {
+	combos, err := f.Select(o.selection.models, []string{string(workload.BF16)}, o.selection.modelBase)
+	if err != nil {
+		return usageError{err}
+	}
+	bf16, configured := map[string]string{}, map[string]bool{}
+	var models []string
+	for _, c := range combos {
+		models = append(models, c.Model)
+		configured[c.Model] = c.Configured
+		if c.Path != config.Builtin {
+			bf16[c.Model] = c.Path
+		}
+	}
+	refs, err := o.mismatch.matrixReferences(bf16, configured, models, o.selection.config)
+	if err != nil {
+		return err
+	}
+	for i, p := range o.planned {
+		x, ok := p.Payload.(experiment)
+		if !ok || x.AA || !runnable(p) {
+			continue
+		}
+		x.Mismatch = o.mismatch.scoring(o.outputDir, p.Name, refs[p.ModelName])
+		o.planned[i].Payload = x
+	}
+	return nil
 }
 
 // experiment is one planned row as its child process runs it, writing to
@@ -556,8 +610,9 @@ type diagnosticOptions struct {
 	selection selection
 	// online and profiling are rejected: a diagnostic checks the plain
 	// offline path.
-	online  bool
-	profile profileOptions
+	online   bool
+	profile  profileOptions
+	mismatch bool
 }
 
 func (o *diagnosticOptions) Validate() error {
@@ -569,6 +624,9 @@ func (o *diagnosticOptions) Validate() error {
 			}
 			if o.online {
 				return usagef("--diagnostic checks the offline path; leave out --online")
+			}
+			if o.mismatch {
+				return usagef("--diagnostic checks one plain run; leave out --mismatch")
 			}
 			if n, ok := g.first("paired", "aa"); ok {
 				return usagef("--diagnostic checks one plain run; leave out --%s", n)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/result"
 	runner "github.com/rollbench/rollbench/internal/run"
 	"github.com/rollbench/rollbench/internal/supervise"
@@ -58,7 +59,7 @@ func finalize(in *pyembed.Interpreter) {
 }
 
 func runOffline(ctx context.Context, in *pyembed.Interpreter, x experiment) (*result.Offline, error) {
-	r, err := runner.Offline(ctx, in, runner.OfflineExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Profile: x.Profile})
+	r, err := runner.Offline(ctx, in, runner.OfflineExperiment{Name: x.Name, ModelName: x.ModelName, Spec: x.Spec, Profile: x.Profile, Mismatch: x.Mismatch})
 	if r != nil {
 		r.AA = x.AA
 	}
@@ -75,4 +76,18 @@ func printTraceback(w io.Writer, err error) {
 	if errors.As(err, &pe) && pe.Traceback != "" {
 		fmt.Fprint(w, pe.Traceback)
 	}
+}
+
+// scoreSamples scores a samples file's samples in an interpreter of its
+// own, with res's reference, filling res.
+func scoreSamples(ctx context.Context, exe string, res *result.Score, samples []result.Sample) error {
+	in, err := startInterpreter(exe, false)
+	if err != nil {
+		return err
+	}
+	defer finalize(in)
+	if res.Environment, err = engine.Describe(ctx, in); err != nil {
+		return err
+	}
+	return runner.Score(ctx, in, res.SamplesHeader, samples, &res.Mismatch, res.Environment.Platform)
 }

@@ -56,6 +56,8 @@ func parse(args []string, stdout io.Writer) (command, error) {
 			return parseMockServer(args[1:], stdout)
 		case "profile":
 			return parseSession(args[1:], stdout)
+		case "score":
+			return parseScore(args[1:], stdout)
 		}
 	}
 	return parseMain(args, stdout)
@@ -91,6 +93,8 @@ type experiment struct {
 	Log string `json:"log,omitempty"`
 	// AA marks a run of the BF16 configuration a second time (--aa).
 	AA bool `json:"aa,omitempty"`
+	// Mismatch, when set, adds a scored pass and scores it (--mismatch).
+	Mismatch *runner.Scoring `json:"mismatch,omitempty"`
 	// Paired, when set, are the engines of a paired experiment (--paired),
 	// Spec's rollout their workload.
 	Paired []runner.Arm `json:"paired,omitempty"`
@@ -254,6 +258,13 @@ func runExperiment(ctx context.Context, in *interpreter, exe string, x experimen
 	}
 	if err := builtinModel(ctx, py, &x.Spec.Engine); err != nil {
 		return nil, err
+	}
+	if x.Mismatch != nil && x.Mismatch.Reference.Model == "" {
+		ref := workload.Engine{Quant: workload.BF16}
+		if err := builtinModel(ctx, py, &ref); err != nil {
+			return nil, err
+		}
+		x.Mismatch.Reference.Model = ref.Model
 	}
 	if x.Paired != nil {
 		return runPairedExperiment(ctx, in, py, x)

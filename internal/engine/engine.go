@@ -76,13 +76,17 @@ func (e *Engine) Vocabulary(ctx context.Context) (workload.Vocabulary, error) {
 
 // samplingKwargs are sp under SamplingParams' argument names.
 func samplingKwargs(sp workload.Sampling) pyembed.Kwargs {
-	return pyembed.Kwargs{
+	kw := pyembed.Kwargs{
 		"n":           sp.N,
 		"temperature": sp.Temperature,
 		"top_p":       sp.TopP,
 		"ignore_eos":  sp.IgnoreEOS,
 		"max_tokens":  sp.MaxTokens,
 	}
+	if sp.Logprobs {
+		kw["logprobs"] = 0
+	}
+	return kw
 }
 
 // Generation is what one LLM.generate call, or one Stream, did.
@@ -97,6 +101,20 @@ type Generation struct {
 	// to the progress display (use_tqdm, see sampleHook); false, it was
 	// called with use_tqdm=False.
 	SampleHook bool
+	// Sampled is every completion's tokens and log-probs, in request
+	// order, when the sampling params asked for log-probs.
+	Sampled []Sampled
+}
+
+// Sampled is one completion of a scored generate.
+type Sampled struct {
+	// Request is the request's index in the call, Completion the
+	// completion's among the request's n.
+	Request, Completion int
+	ResponseIDs         []int
+	// Logprobs are the engine's log-prob of each response token.
+	Logprobs     []float64
+	FinishReason string
 }
 
 // Generate submits every prompt with sp in a single LLM.generate call, as
@@ -162,7 +180,10 @@ func (e *Engine) generate(ctx context.Context, prompts [][]int, params []workloa
 		if err != nil {
 			return fmt.Errorf("generate: %w", err)
 		}
-		g.Requests, err = readOutputs(outputs, t0)
+		if g.Requests, err = readOutputs(outputs, t0); err != nil || !params[0].Logprobs {
+			return err
+		}
+		g.Sampled, err = readSampled(s, outputs)
 		return err
 	})
 	if err != nil {
@@ -247,6 +268,69 @@ func readOutputs(outputs pyembed.Object, t0 float64) ([]metrics.Request, error) 
 		}
 	}
 	return reqs, nil
+}
+
+// readSampled reads the tokens and log-probs of every completion, each
+// log-prob the way verl's rollout reads it (rollbench.rollout_logprobs).
+func readSampled(s *pyembed.Scope, outputs pyembed.Object) ([]Sampled, error) {
+	m, err := s.Import("rollbench.rollout_logprobs")
+	if err != nil {
+		return nil, err
+	}
+	n, err := outputs.Len()
+	if err != nil {
+		return nil, err
+	}
+	var out []Sampled
+	for i := range n {
+		ro, err := outputs.Index(i)
+		if err != nil {
+			return nil, err
+		}
+		completions, err := ro.Attr("outputs")
+		if err != nil {
+			return nil, err
+		}
+		k, err := completions.Len()
+		if err != nil {
+			return nil, err
+		}
+		for j := range k {
+			c, err := completions.Index(j)
+			if err != nil {
+				return nil, err
+			}
+			sm := Sampled{Request: i, Completion: j}
+			if err := readCompletion(m, c, &sm); err != nil {
+				return nil, fmt.Errorf("request output %d completion %d: %w", i, j, err)
+			}
+			out = append(out, sm)
+		}
+	}
+	return out, nil
+}
+
+func readCompletion(m, c pyembed.Object, sm *Sampled) error {
+	ids, err := c.Attr("token_ids")
+	if err != nil {
+		return err
+	}
+	if sm.ResponseIDs, err = ids.Ints(); err != nil {
+		return err
+	}
+	lps, err := m.CallMethod("sampled_logprobs", []any{c}, nil)
+	if err != nil {
+		return err
+	}
+	if sm.Logprobs, err = lps.Floats(); err != nil {
+		return err
+	}
+	reason, err := c.Attr("finish_reason")
+	if err != nil || reason.IsNone() {
+		return err
+	}
+	sm.FinishReason, err = reason.Str()
+	return err
 }
 
 func readRequest(ro pyembed.Object, t0 float64) (metrics.Request, error) {

@@ -24,7 +24,11 @@ const (
 	Warmup   = "warm-up"
 	Generate = "generate"
 	Profile  = "profile"
-	Teardown = "teardown"
+	// Scored is the pass that asks for log-probs (--mismatch), Reference
+	// the BF16 reference loading and scoring its samples.
+	Scored    = "scored pass"
+	Teardown  = "teardown"
+	Reference = "reference"
 	// Server is an online run's vllm serve starting up; Requests its
 	// measured requests.
 	Server   = "server"

@@ -76,6 +76,9 @@ func (s ModelShape) Differs(other ModelShape) string {
 type Mismatch struct {
 	// Samples is the samples file's name, beside the result.
 	Samples string `json:"samples"`
+	// Prompts is how many of the step's prompts (the first) the scored
+	// pass sampled, each with all of its n samples.
+	Prompts int `json:"prompts"`
 	// Sampling is the scored pass's SamplingParams: the measured pass's
 	// with logprobs=0.
 	Sampling workload.Sampling `json:"sampling_params"`
@@ -96,6 +99,10 @@ type Mismatch struct {
 // MismatchTimings are the parts of scoring, none of them in the measured
 // figures.
 type MismatchTimings struct {
+	// ScoredWarmup is a one-prompt generate with log-probs before the
+	// scored pass: vLLM compiles its log-prob ranking on first use
+	// (vllm/v1/sample/ops/logprobs.py, batched_count_greater_than).
+	ScoredWarmup float64 `json:"scored_warmup_s"`
 	// ScoredPass is the scored LLM.generate, and WriteSamples writing
 	// its samples file.
 	ScoredPass   float64 `json:"scored_pass_s"`

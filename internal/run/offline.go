@@ -31,6 +31,8 @@ type OfflineExperiment struct {
 	Spec      workload.Spec
 	// Profile, when set, adds a profiled pass after the measured ones.
 	Profile *profile.Plan
+	// Mismatch, when set, adds a scored pass after them and scores it.
+	Mismatch *Scoring
 }
 
 // Offline performs the experiment. The result it returns is complete on success
@@ -50,8 +52,11 @@ func Offline(ctx context.Context, in *pyembed.Interpreter, x OfflineExperiment) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var profileErr error
-	err := runOffline(ctx, in, r, x.Profile, &profileErr)
+	if x.Mismatch != nil {
+		r.Mismatch = newMismatch(r.Sampling, x.Mismatch)
+	}
+	var profileErr, mismatchErr error
+	err := runOffline(ctx, in, r, x, &profileErr, &mismatchErr)
 	if err == nil {
 		// A signal during the teardown leaves the figures whole, but the
 		// run did not finish.
@@ -61,12 +66,18 @@ func Offline(ctx context.Context, in *pyembed.Interpreter, x OfflineExperiment) 
 		r.Error = err.Error()
 		return r, err
 	}
-	// The measurement stands whatever became of the profile.
+	// The measurement stands whatever became of the profile and the
+	// mismatch.
 	r.Status = result.StatusOK
-	return r, profileErr
+	if mismatchErr != nil {
+		mismatchErr = fmt.Errorf("mismatch: %w", mismatchErr)
+		r.Mismatch.Error = mismatchErr.Error()
+	}
+	return r, errors.Join(profileErr, mismatchErr)
 }
 
-func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, plan *profile.Plan, profileErr *error) (err error) {
+func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline, x OfflineExperiment, profileErr, mismatchErr *error) (err error) {
+	plan := x.Profile
 	ctx, finish := watchEngine(ctx)
 	defer func() { err = finish(err) }()
 	spec := r.Spec
@@ -94,6 +105,7 @@ func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline,
 	repeat := max(spec.Rollout.Repeat, 1)
 	rule := stoppingRule(spec.Rollout)
 	var eng *engine.Engine
+	var scored *scoredSamples
 	for i := range repeat {
 		rep := result.Repetition{}
 		if eng == nil {
@@ -133,6 +145,9 @@ func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline,
 			}
 			*profileErr = err
 		}
+		if x.Mismatch != nil && last {
+			scored, *mismatchErr = scoredPass(ctx, in, eng, r, prompts, x.Mismatch)
+		}
 		if spec.Rollout.FreshEngine || last {
 			if err := closeEngine(ctx, eng, r); err != nil {
 				return err
@@ -144,6 +159,10 @@ func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline,
 		}
 	}
 	r.CloseRepetitions()
+	if scored != nil {
+		// After the engine is closed: the reference may need its memory.
+		*mismatchErr = Score(ctx, in, scored.header, scored.samples, r.Mismatch, r.Environment.Platform)
+	}
 	return nil
 }
 

@@ -85,6 +85,10 @@ class Reference:
     def load(cls, model_dir: str, device: str = "cpu") -> Reference:
         """Load model_dir's weights in bfloat16 on device, for inference."""
         from transformers import AutoConfig, AutoModelForCausalLM
+        from transformers.utils import logging as hf_logging
+
+        # Its per-file bar would land in the console's progress display.
+        hf_logging.disable_progress_bar()
 
         config = AutoConfig.from_pretrained(model_dir)
         quant = getattr(config, "quantization_config", None)
