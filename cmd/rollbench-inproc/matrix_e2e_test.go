@@ -44,7 +44,9 @@ func readResult(t *testing.T, path string) map[string]any {
 // prompts with three measured passes per experiment: the matrix's progress,
 // statuses, summaries and --resume, and the dataset's prompts, the
 // intervals, --repeat auto stopping at its most passes, the A/A run (--aa)
-// and the significance marks (checkDatasetRepeat), from three engine loads.
+// and the significance marks (checkDatasetRepeat), and the mismatch of the
+// scored rows against the BF16 reference (--mismatch, checkMismatch), from
+// three engine loads.
 func TestMatrixOnTinyModel(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "models.yaml")
@@ -52,7 +54,7 @@ func TestMatrixOnTinyModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, logs := filepath.Join(dir, "results"), filepath.Join(dir, "logs")
-	args := append([]string{"--config", cfg, "--output-dir", out, "--log-dir", logs, "--aa"}, datasetRepeatRollout...)
+	args := append([]string{"--config", cfg, "--output-dir", out, "--log-dir", logs, "--aa", "--mismatch"}, datasetRepeatRollout...)
 	mark := marker(t)
 	r := runBinary(t, []string{mark}, args...)
 	// One experiment failed, so the matrix reports failure, after running
@@ -113,6 +115,7 @@ func TestMatrixOnTinyModel(t *testing.T) {
 	}
 
 	checkDatasetRepeat(t, out)
+	checkMismatch(t, out, dir)
 
 	// Again with --resume: the complete results are kept, nothing runs.
 	before := readResult(t, filepath.Join(out, "tiny_bf16.json"))["started_at"]

@@ -130,4 +130,3 @@ func (o *scoreOptions) run(ctx context.Context, stdout io.Writer) error {
 	}
 	return report.Console(stdout, res, o.output)
 }
-
