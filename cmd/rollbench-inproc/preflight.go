@@ -24,7 +24,13 @@ type preflighted interface {
 func (o *offlineOptions) checkBeforeLoading(lookup func(string) (string, bool)) error {
 	return firstError(
 		func() error { return embedded("offline runs embed") },
-		func() error { return checkOutputDir("output-dir", o.outputDir, result.SizeBound(o.spec, false)) },
+		func() error {
+			need := result.SizeBound(o.spec, false)
+			if o.mismatch.on {
+				need += result.SamplesBound(o.spec, o.mismatch.prompts)
+			}
+			return checkOutputDir("output-dir", o.outputDir, need)
+		},
 		func() error { return checkTraps(lookup, eager(o.spec)) })
 }
 
@@ -54,6 +60,9 @@ func (o *matrixOptions) checkBeforeLoading(lookup func(string) (string, bool)) e
 	var trapped []string
 	for _, p := range o.planned {
 		need += result.SizeBound(p.Spec, o.online != nil && o.online.saveRequests) + picturesBound
+		if x, ok := p.Payload.(experiment); ok && x.Mismatch != nil {
+			need += result.SamplesBound(p.Spec, x.Mismatch.Prompts)
+		}
 		if p.Skip != "" || p.Fail != "" {
 			continue
 		}

@@ -90,6 +90,22 @@ func SizeBound(spec workload.Spec, requests bool) int64 {
 	return int64(bytes)
 }
 
+// SamplesBound is a generous bound on the bytes of the samples file of a
+// scored pass over the first prompts of spec's step (0: all), before
+// compression: a token id takes at most 8 bytes of JSON, a log-prob 25,
+// and a line 256 more.
+func SamplesBound(spec workload.Spec, prompts int) int64 {
+	r := spec.Rollout
+	if prompts <= 0 || prompts > r.NumPrompts {
+		prompts = r.NumPrompts
+	}
+	bytes := 4096 + float64(prompts)*float64(r.N)*(256+8*float64(r.InputLen)+33*float64(r.OutputLen))
+	if bytes >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(bytes)
+}
+
 // FormatBytes writes a size for people, in binary units.
 func FormatBytes(n int64) string {
 	const units = "KMGTPE"

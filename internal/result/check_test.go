@@ -72,6 +72,27 @@ func TestCheckDirUnwritable(t *testing.T) {
 	}
 }
 
+func TestSamplesBound(t *testing.T) {
+	spec := workload.Default()
+	spec.Rollout.NumPrompts, spec.Rollout.N, spec.Rollout.InputLen, spec.Rollout.OutputLen = 32, 8, 512, 256
+	for _, tc := range []struct {
+		prompts int
+		want    int64
+	}{
+		{4, 4096 + 4*8*(256+8*512+33*256)},
+		{0, 4096 + 32*8*(256+8*512+33*256)},
+		{100, 4096 + 32*8*(256+8*512+33*256)},
+	} {
+		if got := SamplesBound(spec, tc.prompts); got != tc.want {
+			t.Errorf("SamplesBound(%d prompts) = %d, want %d", tc.prompts, got, tc.want)
+		}
+	}
+	spec.Rollout.NumPrompts, spec.Rollout.N = 1<<40, 1<<40
+	if got := SamplesBound(spec, 0); got != math.MaxInt64 {
+		t.Errorf("SamplesBound of a step too large to count = %d, want the largest size", got)
+	}
+}
+
 func TestSizeBound(t *testing.T) {
 	spec := workload.Default()
 	spec.Rollout.NumPrompts, spec.Rollout.N, spec.Rollout.Repeat, spec.Rollout.OutputLen = 4, 2, 1, 64
