@@ -83,10 +83,10 @@ func checkMismatch(t *testing.T, out, dir string) {
 		name, want string
 		doctor     func(t *testing.T, dir string)
 	}{
-		{"another shape", "is another model than the samples'", func(t *testing.T, dir string) {
+		{"another shape", "is another model than", func(t *testing.T, dir string) {
 			editJSON(t, filepath.Join(dir, "config.json"), func(c map[string]any) { c["num_hidden_layers"] = c["num_hidden_layers"].(float64) + 1 })
 		}},
-		{"another vocabulary", "has another vocabulary than the samples'", func(t *testing.T, dir string) {
+		{"another vocabulary", "has another vocabulary than", func(t *testing.T, dir string) {
 			editJSON(t, filepath.Join(dir, "tokenizer.json"), func(c map[string]any) {
 				v := c["model"].(map[string]any)["vocab"].(map[string]any)
 				v["!"], v[`"`] = v[`"`], v["!"]
@@ -119,5 +119,29 @@ func editJSON(t *testing.T, path string, edit func(map[string]any)) {
 	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMismatchRefusesAnotherModelBeforeLoading: a reference that is not the
+// rollout's model is refused before the engine loads, not after the
+// measured passes.
+func TestMismatchRefusesAnotherModelBeforeLoading(t *testing.T) {
+	dir := t.TempDir()
+	other := filepath.Join(dir, "other")
+	if r := runBinary(t, nil, "tiny-model", "--out", other); r.code != 0 {
+		t.Fatalf("tiny-model: exit %d\n%s", r.code, r.stderr)
+	}
+	editJSON(t, filepath.Join(other, "config.json"), func(c map[string]any) { c["hidden_size"] = c["hidden_size"].(float64) * 2 })
+	out := filepath.Join(dir, "results")
+	mark := marker(t)
+	r := runBinary(t, []string{mark}, "--mismatch", "--reference-model", other, "--output-dir", out, "--log-dir", dir,
+		"--num-prompts", "2", "-n", "2", "--input-len", "16", "--output-len", "8", "--enforce-eager", "--kv-cache-memory", "256MiB")
+	if r.code != 1 || !strings.Contains(r.stderr, "mismatch: the reference "+other+" is another model than") {
+		t.Fatalf("exit %d, want 1 refusing the reference:\n%s", r.code, lastLines(r.stderr, 10))
+	}
+	assertNoSurvivors(t, mark)
+	res := readResult(t, filepath.Join(out, "tiny_bf16.json"))
+	if res["status"] != "failed" || lookup(res, "timings.load_s") != 0.0 {
+		t.Errorf("status %v, load %v s: want failed before loading", res["status"], lookup(res, "timings.load_s"))
 	}
 }

@@ -205,6 +205,20 @@ func Score(ctx context.Context, in *pyembed.Interpreter, h result.SamplesHeader,
 // defaultTokenBudget is rollbench.reference's DEFAULT_TOKEN_BUDGET.
 const defaultTokenBudget = 8192
 
+// checkReference refuses, before the rollout engine loads, a reference
+// that is not model's: scoring would refuse it after the measured passes.
+func checkReference(ctx context.Context, in *pyembed.Interpreter, model, reference string) error {
+	ck, err := engine.Identify(ctx, in, model)
+	if err != nil {
+		return err
+	}
+	h := result.SamplesHeader{ModelPath: model, Shape: &ck.Shape, VocabHash: ck.VocabHash, VocabSize: ck.TokenizerSize}
+	if err := sameModel(ctx, in, h, reference); err != nil {
+		return fmt.Errorf("mismatch: %w", err)
+	}
+	return nil
+}
+
 // sameModel refuses a reference that is not the samples' model: another
 // architecture or shape, or another vocabulary.
 func sameModel(ctx context.Context, in *pyembed.Interpreter, h result.SamplesHeader, dir string) error {
@@ -214,14 +228,14 @@ func sameModel(ctx context.Context, in *pyembed.Interpreter, h result.SamplesHea
 	}
 	if h.Shape != nil {
 		if d := h.Shape.Differs(ck.Shape); d != "" {
-			return fmt.Errorf("the reference %s is another model than the samples' %s: %s", dir, cmp.Or(h.ModelPath, h.Name), d)
+			return fmt.Errorf("the reference %s is another model than %s: %s", dir, cmp.Or(h.ModelPath, h.Name), d)
 		}
 	}
 	switch {
 	case h.VocabHash != "" && h.VocabHash != ck.VocabHash:
-		return fmt.Errorf("the reference %s has another vocabulary than the samples' %s: its tokenizer maps tokens to other ids", dir, cmp.Or(h.ModelPath, h.Name))
+		return fmt.Errorf("the reference %s has another vocabulary than %s: its tokenizer maps tokens to other ids", dir, cmp.Or(h.ModelPath, h.Name))
 	case ck.TokenizerSize != h.VocabSize:
-		return fmt.Errorf("the reference %s has a vocabulary of %d ids, the samples' %s one of %d", dir, ck.TokenizerSize, cmp.Or(h.ModelPath, h.Name), h.VocabSize)
+		return fmt.Errorf("the reference %s has a vocabulary of %d ids, %s one of %d", dir, ck.TokenizerSize, cmp.Or(h.ModelPath, h.Name), h.VocabSize)
 	}
 	return nil
 }

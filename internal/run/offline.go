@@ -90,6 +90,11 @@ func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline,
 	if err := engine.Supports(r.Environment, spec.Engine.Quant); err != nil {
 		return err
 	}
+	if x.Mismatch != nil {
+		if err := checkReference(ctx, in, spec.Engine.Model, x.Mismatch.Reference.Model); err != nil {
+			return err
+		}
+	}
 	if plan != nil && plan.Options.NPU() {
 		if err := engine.CheckNPUProfiler(ctx, in); err != nil {
 			return err
