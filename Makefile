@@ -22,7 +22,7 @@ endif
 # The engine on a CPU host with 2 cores: see README.md.
 CPU_ENV := OMP_NUM_THREADS=2 VLLM_CPU_OMP_THREADS_BIND=nobind TORCHDYNAMO_DISABLE=1 VLLM_NO_USAGE_STATS=1
 
-.PHONY: setup cgo build build-nopython demo test test-unit test-e2e check bench-offline bench-online bench-verdict lock clean
+.PHONY: setup cgo build build-nopython demo test test-unit test-e2e check bench-offline bench-online bench-verdict bench-mismatch lock clean
 
 setup:
 	scripts/setup-venv.sh
@@ -73,6 +73,12 @@ bench-offline: build
 # processes; writes benchmarks/verdict.{md,json}.
 bench-verdict: build
 	$(CPU_ENV) $(GO) run ./cmd/bench-verdict --rollbench $(BIN)
+
+# What --mismatch costs on the default workload: the scored pass and the HF
+# reference's scoring over the measured generate, rollbench's default beside
+# every sample scored; writes benchmarks/mismatch.{md,json}.
+bench-mismatch: build
+	$(CPU_ENV) $(GO) run ./cmd/bench-mismatch --rollbench $(BIN)
 
 # rollbench's Go client against `vllm bench serve`, both driving the same
 # instant server at concurrency 128 and 1024; writes benchmarks/online.{md,json}.
