@@ -106,6 +106,20 @@ type Row struct {
 	Stop *metrics.Stop `json:"stop,omitempty"`
 	// Paired is set on the rows of a paired experiment's arms.
 	Paired *Pairing `json:"paired,omitempty"`
+	// Mismatch is the row's rollout against the BF16 policy, nil when
+	// its result has no scored figures.
+	Mismatch *Mismatch `json:"mismatch,omitempty"`
+	// MismatchError is why a result that asked for a mismatch has none,
+	// or only part of one.
+	MismatchError string `json:"mismatch_error,omitempty"`
+}
+
+// Mismatch is a row's verl figures and what they were scored against.
+type Mismatch struct {
+	// Reference is what scored the samples as the trainer does: hf or
+	// vllm.
+	Reference result.ReferenceKind `json:"reference"`
+	metrics.Mismatch
 }
 
 // Pairing is what a row of a paired experiment needs to be compared with
@@ -146,8 +160,10 @@ type Problem struct {
 
 // Load reads every result file in dir. Files that end in .json but cannot
 // be read, parsed or recognised become problems and the others are still
-// read; files not ending in .json, names starting with "." (temporary
-// files) and summary.* (this package's own output) are passed over. Of a
+// read; files not ending in .json (a result's samples file among them),
+// names starting with "." (temporary files), summary.* (this package's own
+// output) and NAME.score.json (a samples file's score, not an experiment)
+// are passed over. Of a
 // run's NAME.json and NAME.failed.json (see result.Save) one row is kept:
 // the complete one. err is only for a folder that cannot be listed.
 func Load(dir string) (rows []Row, problems []Problem, err error) {
@@ -158,7 +174,7 @@ func Load(dir string) (rows []Row, problems []Problem, err error) {
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || !strings.HasSuffix(name, ".json") ||
-			strings.HasPrefix(name, ".") || strings.HasPrefix(name, "summary.") {
+			strings.HasPrefix(name, ".") || strings.HasPrefix(name, "summary.") || strings.HasSuffix(name, result.ScoreExt) {
 			continue
 		}
 		file := filepath.Join(dir, name)
@@ -338,6 +354,14 @@ type rollbenchFile struct {
 	// AA and Stop are an offline result's A/A mark and --repeat auto's end.
 	AA   bool          `json:"aa"`
 	Stop *metrics.Stop `json:"stop"`
+	// Mismatch is an offline result's scored pass (--mismatch).
+	Mismatch *struct {
+		Reference struct {
+			Kind result.ReferenceKind `json:"kind"`
+		} `json:"reference"`
+		Metrics *metrics.Mismatch `json:"metrics"`
+		Error   string            `json:"error"`
+	} `json:"mismatch"`
 
 	// An offline result's figures.
 	Throughput struct {
@@ -417,6 +441,12 @@ func loadRollbench(data []byte, schema json.RawMessage) (Row, error) {
 		row.SequencesPerSecond = f.Throughput.Sequences
 		if len(f.Repetitions) > 1 {
 			setRepetitions(&row, f)
+		}
+		if m := f.Mismatch; m != nil {
+			row.MismatchError = m.Error
+			if m.Metrics != nil {
+				row.Mismatch = &Mismatch{Reference: m.Reference.Kind, Mismatch: *m.Metrics}
+			}
 		}
 	}
 	return row, nil
