@@ -41,7 +41,7 @@ var (
 	e2elColumns = []column{{"E2EL mean ms", true}, {"E2EL p99 ms", true}, {"E2EL speedup vs bf16", false}}
 	// mismatchColumns follow the speedup when a row has a mismatch.
 	mismatchColumns = []column{{"k3 KL", true}, {"probs diff max", true}}
-	notesColumn = column{"notes", false}
+	notesColumn     = column{"notes", false}
 )
 
 // hasE2EL reports whether an ok row of s has E2EL figures, for which the

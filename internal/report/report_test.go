@@ -270,7 +270,7 @@ func TestNoE2ELColumns(t *testing.T) {
 		"txt": "model  quant  status   output tok/s  elapsed s  req/s  seq/s  speedup vs bf16         notes",
 		"csv": `model,quant,status,format,source,output_tok_s,total_tok_s,elapsed_s,req_s,seq_s,mean_e2el_ms,p99_e2el_ms,speedup_vs_bf16,speedup_metric,speedup_direction,` +
 			`mismatch_reference,mismatch_tokens,k3_kl,kl,rollout_probs_diff_max,rollout_probs_diff_mean,rollout_actor_probs_pearson_corr,chi2_token,chi2_seq,log_ppl_abs_diff,ppl_ratio,rollout_is_eff_sample_size,notes`,
-		"md":  "| model | quant | status  | output tok/s | elapsed s | req/s | seq/s | speedup vs bf16        | notes",
+		"md": "| model | quant | status  | output tok/s | elapsed s | req/s | seq/s | speedup vs bf16        | notes",
 	}
 	for _, r := range reporters {
 		var b bytes.Buffer
