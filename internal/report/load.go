@@ -3,8 +3,10 @@
 // throughput` and `vllm bench serve` write) as tables to paste into
 // reports: text, CSV and Markdown, with each quantization's speedup over its
 // model's bf16 run (in throughput, and in mean end-to-end latency where the
-// runs record it) held to the model's A/A band where it has one, and draws
-// its pictures as PNG files.
+// runs record it) held to the model's A/A band where it has one, and where
+// the results were scored (--mismatch) their mismatch against the BF16
+// policy beside the bf16 row's, the floor, and draws its pictures as PNG
+// files.
 //
 // Load reads a folder into flat Rows (a paired file's arms each a row) and
 // the Problems of the files it could not read; Build orders them, adds the combinations an experiment matrix
@@ -162,8 +164,8 @@ type Problem struct {
 // be read, parsed or recognised become problems and the others are still
 // read; files not ending in .json (a result's samples file among them),
 // names starting with "." (temporary files), summary.* (this package's own
-// output) and NAME.score.json (a samples file's score, not an experiment)
-// are passed over. Of a
+// output) and NAME.score.json or any other file of a samples file's score
+// (not an experiment) are passed over. Of a
 // run's NAME.json and NAME.failed.json (see result.Save) one row is kept:
 // the complete one. err is only for a folder that cannot be listed.
 func Load(dir string) (rows []Row, problems []Problem, err error) {
@@ -179,6 +181,9 @@ func Load(dir string) (rows []Row, problems []Problem, err error) {
 		}
 		file := filepath.Join(dir, name)
 		read, err := readFile(file)
+		if errors.Is(err, errScore) {
+			continue
+		}
 		if err != nil {
 			problems = append(problems, Problem{File: file, Reason: err.Error()})
 			continue
@@ -233,12 +238,19 @@ func readFile(file string) ([]Row, error) {
 	return loadFile(filepath.Base(file), data)
 }
 
+// errScore is a `score` result's file, under whatever name --output gave
+// it: a samples file's mismatch, not an experiment.
+var errScore = errors.New("a " + result.ScoreSchema + " file, the score of a samples file, not an experiment")
+
 // loadFile decodes one result file called name (a base name), recognising
 // its format by its keys: one row, or a paired file's one row per arm.
 func loadFile(name string, data []byte) ([]Row, error) {
 	keys, err := objectKeys(data)
 	if err != nil {
 		return nil, err
+	}
+	if isSchema(keys["schema"], result.ScoreSchema) {
+		return nil, errScore
 	}
 	if schema, ok := keys["schema"]; ok && isSchema(schema, pairedSchema) {
 		rows, err := loadPaired(data)

@@ -152,6 +152,8 @@ func TestLoadPassesOverScores(t *testing.T) {
 		"q_w8a8.json":              `{"schema": "rollbench.offline/1", "name": "q_w8a8", "status": "ok", "spec": {"engine": {"quant": "w8a8"}}}`,
 		"q_w8a8" + result.ScoreExt: `{"schema": "rollbench.score/1", "name": "q_w8a8", "status": "ok"}`,
 		"q_w8a8.samples.jsonl.gz":  "\x1f\x8b",
+		// score --output vllmref.json
+		"vllmref.json": `{"schema": "rollbench.score/1", "name": "q_w8a8", "status": "failed"}`,
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)

@@ -77,7 +77,11 @@ func mismatchPlot(points []MismatchPoint, undrawn []string) (*plot.Plot, error) 
 	if len(points) == 0 {
 		return nil, errors.New("no scored configuration to draw")
 	}
-	title := "speedup vs mismatch, with 95% intervals\ndotted: each model's bf16 floor (its mismatch without quantization)"
+	title := "speedup vs mismatch"
+	if slices.ContainsFunc(points, func(pt MismatchPoint) bool { return pt.Low < pt.High }) {
+		title += ", with 95% intervals"
+	}
+	title += "\ndotted: each model's bf16 floor (its mismatch without quantization)"
 	if len(undrawn) > 0 {
 		title += "\nnot drawn: " + strings.Join(undrawn, ", ")
 	}
