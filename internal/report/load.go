@@ -164,10 +164,10 @@ type Problem struct {
 // be read, parsed or recognised become problems and the others are still
 // read; files not ending in .json (a result's samples file among them),
 // names starting with "." (temporary files), summary.* (this package's own
-// output) and NAME.score.json or any other file of a samples file's score
-// (not an experiment) are passed over. Of a
-// run's NAME.json and NAME.failed.json (see result.Save) one row is kept:
-// the complete one. err is only for a folder that cannot be listed.
+// output) and a samples file's score (NAME.score.json, or any file of its
+// schema: not an experiment) are passed over. Of a run's NAME.json and
+// NAME.failed.json (see result.Save) one row is kept: the complete one.
+// err is only for a folder that cannot be listed.
 func Load(dir string) (rows []Row, problems []Problem, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
