@@ -14,9 +14,10 @@ import (
 )
 
 // Console writes the short summary rollbench prints after a run: what ran,
-// its headline figures, its warnings, its profiled pass and where its result
-// and its engine log are. res is the *result.Offline, *result.Online or
-// *result.Paired saved at path.
+// its headline figures, its mismatch against the BF16 policy, its warnings,
+// its profiled pass and where its result and its engine log are. res is the
+// *result.Offline, *result.Online or *result.Paired saved at path, or the
+// *result.Score of a samples file.
 func Console(w io.Writer, res any, path string) error {
 	var b strings.Builder
 	switch r := res.(type) {
@@ -37,8 +38,11 @@ func Console(w io.Writer, res any, path string) error {
 			}
 		}
 		consoleTail(&b, warnings, path, r.Log)
+	case *result.Score:
+		consoleScore(&b, r)
+		consoleFiles(&b, path, "")
 	default:
-		return fmt.Errorf("console summary of a %T: want *result.Offline, *result.Online or *result.Paired", res)
+		return fmt.Errorf("console summary of a %T: want *result.Offline, *result.Online, *result.Paired or *result.Score", res)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -77,6 +81,57 @@ func consoleOffline(b *strings.Builder, r *result.Offline) {
 			fmt.Fprintf(b, "  note        %s\n", c)
 		}
 	}
+	consoleMismatch(b, "mismatch", "", r.Mismatch)
+}
+
+// consoleMismatch shows a scored pass's headline figures against the
+// reference and what scoring took, or why there are none, on a line
+// labelled label, its text after prefix.
+func consoleMismatch(b *strings.Builder, label, prefix string, m *result.Mismatch) {
+	if m == nil {
+		return
+	}
+	if mm := m.Metrics; mm != nil {
+		over := fmt.Sprintf("%d %s", mm.K3KL.Count, mm.K3KL.Over)
+		if mm.LogPPLDiff.Over == metrics.OverSequences {
+			over += fmt.Sprintf(" of %d %s", mm.LogPPLDiff.Count, mm.LogPPLDiff.Over)
+		}
+		if m.Skipped > 0 {
+			over += fmt.Sprintf(", %d empty responses left out", m.Skipped)
+		}
+		t := m.Timings
+		var took []string
+		if t.ScoredPass > 0 {
+			took = append(took, fmt.Sprintf("scored pass %.1f s", t.ScoredPass))
+		}
+		took = append(took, fmt.Sprintf("reference load %.1f s", t.ReferenceLoad), fmt.Sprintf("scoring %.1f s", t.ReferenceScore))
+		fmt.Fprintf(b, "  %-11s %svs %s BF16 reference: k3_kl %s, probs diff max %s over %s (%s)\n", label, prefix,
+			m.Reference.Kind, sci(mm.K3KL.Value), sci(mm.ProbsDiffMax.Value), over, strings.Join(took, ", "))
+	}
+	if m.Error != "" {
+		fmt.Fprintf(b, "  %-11s %s%s\n", label, prefix, m.Error)
+	}
+}
+
+// consoleScore shows what a samples file held, what scored it and the
+// mismatch it found.
+func consoleScore(b *strings.Builder, r *result.Score) {
+	h := r.SamplesHeader
+	fmt.Fprintf(b, "%s: score of %s, %d samples of %s (%s)\n", r.Name, r.SamplesPath, h.Samples, h.ModelPath, h.Quantization)
+	ref := r.Mismatch.Reference
+	line := fmt.Sprintf("%s BF16 %s", ref.Kind, ref.Model)
+	if ref.Device != "" {
+		line += " on " + ref.Device
+	}
+	fmt.Fprintf(b, "  reference   %s\n", line)
+	if ref.Note != "" {
+		fmt.Fprintf(b, "  note        %s\n", ref.Note)
+	}
+	m := r.Mismatch
+	if m.Error == "" && r.Status != result.StatusOK {
+		m.Error = r.Error
+	}
+	consoleMismatch(b, "mismatch", "", &m)
 }
 
 // consolePaired shows each arm's mean output rate over the rounds and each
@@ -103,6 +158,9 @@ func consolePaired(b *strings.Builder, r *result.Paired) {
 	}
 	if r.Stop != nil {
 		fmt.Fprintf(b, "  stopped     %s\n", r.Stop.Reason)
+	}
+	for i, a := range r.Arms {
+		consoleMismatch(b, labels[i], "mismatch ", a.Mismatch)
 	}
 }
 

@@ -22,6 +22,10 @@ func TestConsole(t *testing.T) {
 		write func(*bytes.Buffer, any) error
 	}{
 		{"offline", &result.Offline{}, func(b *bytes.Buffer, r any) error { return Console(b, r, path) }},
+		{"offline_mismatch", &result.Offline{}, func(b *bytes.Buffer, r any) error { return Console(b, r, path) }},
+		{"offline_mismatch_error", &result.Offline{}, func(b *bytes.Buffer, r any) error { return Console(b, r, path) }},
+		{"score", &result.Score{}, func(b *bytes.Buffer, r any) error { return Console(b, r, "/results/tiny_w8a8.score.json") }},
+		{"score_failed", &result.Score{}, func(b *bytes.Buffer, r any) error { return Console(b, r, "/results/tiny_w8a8.score.json") }},
 		{"online", &result.Online{}, func(b *bytes.Buffer, r any) error { return Console(b, r, path) }},
 		{"session", &result.Session{}, func(b *bytes.Buffer, r any) error {
 			return ConsoleSession(b, r.(*result.Session), "configs/profile-session.yaml", "benchmark_profiles/tiny_bf16/profile-session.session.json")
@@ -48,11 +52,16 @@ func TestConsole(t *testing.T) {
 }
 
 // TestConsolePaired writes the console summary of the paired fixtures,
-// the failed one too.
+// the failed one too, and of one whose arms were scored.
 func TestConsolePaired(t *testing.T) {
-	for _, name := range []string{"small_paired", "big_paired"} {
-		t.Run(name, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("testdata", "paired", name+".json"))
+	for _, tc := range []struct{ dir, name, golden string }{
+		{"paired", "small_paired", "small_paired"},
+		{"paired", "big_paired", "big_paired"},
+		{"mismatch", "small_paired", "small_paired_mismatch"},
+	} {
+		name := tc.name
+		t.Run(tc.golden, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", tc.dir, name+".json"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,7 +73,7 @@ func TestConsolePaired(t *testing.T) {
 			if err := Console(&got, &p, "benchmark_results/"+name+".json"); err != nil {
 				t.Fatal(err)
 			}
-			golden.Check(t, filepath.Join("testdata", "console", name+".console.golden"), got.Bytes(), *update)
+			golden.Check(t, filepath.Join("testdata", "console", tc.golden+".console.golden"), got.Bytes(), *update)
 		})
 	}
 }

@@ -2,9 +2,11 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -37,7 +39,9 @@ var (
 		{"output tok/s", true}, {"elapsed s", true}, {"req/s", true}, {"seq/s", true}, {"speedup vs bf16", false}}
 	// e2elColumns follow when a row has E2EL figures.
 	e2elColumns = []column{{"E2EL mean ms", true}, {"E2EL p99 ms", true}, {"E2EL speedup vs bf16", false}}
-	notesColumn = column{"notes", false}
+	// mismatchColumns follow the speedup when a row has a mismatch.
+	mismatchColumns = []column{{"k3 KL", true}, {"probs diff max", true}}
+	notesColumn     = column{"notes", false}
 )
 
 // hasE2EL reports whether an ok row of s has E2EL figures, for which the
@@ -50,6 +54,16 @@ func hasE2EL(s Summary) bool {
 	}
 	return false
 }
+
+// hasMismatch reports whether an ok row of s that is not an A/A one has a
+// mismatch, for which the tables add columns.
+func hasMismatch(s Summary) bool {
+	return slices.ContainsFunc(s.Rows, func(e Entry) bool { return scored(e) })
+}
+
+// scored reports a row whose mismatch the summaries show: an A/A row's
+// is not, being bf16 against the same reference as the baseline's.
+func scored(e Entry) bool { return e.Status == StatusOK && !e.AA && e.Mismatch != nil }
 
 // hasSamples reports whether an ok row of s was measured more than once,
 // for which the reports show intervals.
@@ -145,6 +159,12 @@ func CSV(w io.Writer, s Summary) error {
 	header := []string{"model", "quant", "status", "format", "source",
 		"output_tok_s", "total_tok_s", "elapsed_s", "req_s", "seq_s", "mean_e2el_ms", "p99_e2el_ms",
 		"speedup_vs_bf16", "speedup_metric", "speedup_direction"}
+	// The mismatch columns are always there, so that a reader finds them
+	// at the same place in every summary.
+	header = append(header, "mismatch_reference", "mismatch_tokens")
+	for _, f := range csvMismatch {
+		header = append(header, f.name)
+	}
 	if e2el {
 		header = append(header, "e2el_speedup_vs_bf16", "e2el_speedup_direction")
 	}
@@ -171,10 +191,14 @@ func CSV(w io.Writer, s Summary) error {
 		if e.Speedup.Reason != "" {
 			notes = append(notes, "speedup N/A: "+e.Speedup.Reason)
 		}
+		if e.NotAboveFloor {
+			notes = append(notes, "mismatch not above its model's bf16 floor")
+		}
 		record := []string{e.Model, e.Label(), e.Status, e.Format, e.Source,
 			raw(e.OutputTokensPerSecond), raw(e.TotalTokensPerSecond), raw(e.ElapsedSeconds),
 			raw(e.RequestsPerSecond), raw(e.SequencesPerSecond), raw(e.MeanE2ELms), raw(e.P99E2ELms),
 			raw(e.Speedup.Ratio), e.Speedup.Metric, direction(e.Speedup)}
+		record = append(record, mismatchRecord(e)...)
 		if e2el {
 			record = append(record, raw(e.E2ELSpeedup.Ratio), direction(e.E2ELSpeedup))
 			if e.E2ELSpeedup.Reason != "" {
@@ -196,6 +220,41 @@ func CSV(w io.Writer, s Summary) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvMismatch are the mismatch figures the CSV has columns for, under
+// verl's names.
+var csvMismatch = []struct {
+	name   string
+	figure func(*metrics.Mismatch) metrics.Figure
+}{
+	{"k3_kl", func(m *metrics.Mismatch) metrics.Figure { return m.K3KL }},
+	{"kl", func(m *metrics.Mismatch) metrics.Figure { return m.KL }},
+	{"rollout_probs_diff_max", func(m *metrics.Mismatch) metrics.Figure { return m.ProbsDiffMax }},
+	{"rollout_probs_diff_mean", func(m *metrics.Mismatch) metrics.Figure { return m.ProbsDiffMean }},
+	{"rollout_actor_probs_pearson_corr", func(m *metrics.Mismatch) metrics.Figure { return m.ProbsPearson }},
+	{"chi2_token", func(m *metrics.Mismatch) metrics.Figure { return m.Chi2Token }},
+	{"chi2_seq", func(m *metrics.Mismatch) metrics.Figure { return m.Chi2Seq }},
+	{"log_ppl_abs_diff", func(m *metrics.Mismatch) metrics.Figure { return m.LogPPLAbsDiff }},
+	{"ppl_ratio", func(m *metrics.Mismatch) metrics.Figure { return m.PPLRatio }},
+	{"rollout_is_eff_sample_size", func(m *metrics.Mismatch) metrics.Figure { return m.ISESS }},
+}
+
+// mismatchRecord is a scored row's reference, the tokens its figures are
+// over and the figures, in CSV cells: NaN and +Inf as such, every cell
+// empty for a row without one.
+func mismatchRecord(e Entry) []string {
+	cells := make([]string, 2+len(csvMismatch))
+	if !scored(e) {
+		return cells
+	}
+	m := &e.Mismatch.Mismatch
+	cells[0], cells[1] = string(e.Mismatch.Reference), strconv.Itoa(m.K3KL.Count)
+	for i, f := range csvMismatch {
+		v := f.figure(m).Value
+		cells[2+i] = raw(&v)
+	}
+	return cells
 }
 
 // raw is a number in full precision, empty when not known.
@@ -250,8 +309,11 @@ func table(s Summary, esc func(string) string) (cols []column, cells [][]string,
 	if len(s.Rows) == 0 {
 		return nil, nil, nil
 	}
-	e2el := hasE2EL(s)
+	e2el, mismatch := hasE2EL(s), hasMismatch(s)
 	cols = slices.Clone(leadColumns)
+	if mismatch {
+		cols = append(cols, mismatchColumns...)
+	}
 	if e2el {
 		cols = append(cols, e2elColumns...)
 	}
@@ -269,6 +331,13 @@ func table(s Summary, esc func(string) string) (cols []column, cells [][]string,
 			withInterval(fixed(e.OutputTokensPerSecond, 1, ok), e), fixed(e.ElapsedSeconds, 2, ok),
 			fixed(e.RequestsPerSecond, 2, ok), fixed(e.SequencesPerSecond, 2, ok),
 			speedupCell(e.Speedup)}
+		if mismatch {
+			k3, probs := "N/A", "N/A"
+			if scored(e) {
+				k3, probs = sci(e.Mismatch.K3KL.Value), sci(e.Mismatch.ProbsDiffMax.Value)
+			}
+			row = append(row, k3, probs)
+		}
 		if e2el {
 			row = append(row, fixed(e.MeanE2ELms, 2, ok), fixed(e.P99E2ELms, 2, ok), speedupCell(e.E2ELSpeedup))
 		}
@@ -304,6 +373,20 @@ func pad(row []string, cols []column, widths []int) []string {
 		}
 	}
 	return out
+}
+
+// sci prints a mismatch figure with two significant digits, 8.3e-06; not
+// a number as N/A, an overflow as inf.
+func sci(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "N/A"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	}
+	return strconv.FormatFloat(v, 'e', 1, 64)
 }
 
 func fixed(v *float64, decimals int, ok bool) string {
@@ -399,6 +482,9 @@ func footnotes(s Summary) []string {
 	if output || total {
 		notes = append(notes, "speedup vs bf16: the row's output tok/s / its model's bf16 output tok/s; ^ faster than bf16, v slower, no mark when equal to 2 decimals.")
 	}
+	if hasMismatch(s) {
+		notes = append(notes, mismatchFootnote(s))
+	}
 	if hasSamples(s) {
 		n := "With repetitions (--repeat): output tok/s is the mean of the repetitions ± half its 95% Student's t interval as a share of the mean"
 		if hasWelch(s) {
@@ -430,6 +516,34 @@ func footnotes(s Summary) []string {
 			"E2EL speedup vs bf16: its model's bf16 mean E2EL / the row's mean E2EL, so above 1 (^) the row is faster than bf16, v slower, no mark when equal to 2 decimals.")
 	}
 	return notes
+}
+
+// mismatchFootnote says what the mismatch columns hold, against which
+// references, and which rows they do not tell apart from bf16.
+func mismatchFootnote(s Summary) string {
+	var refs, flat []string
+	for _, e := range s.Rows {
+		if !scored(e) {
+			continue
+		}
+		if r := cmp.Or(string(e.Mismatch.Reference), "?"); !slices.Contains(refs, r) {
+			refs = append(refs, r)
+		}
+		if e.NotAboveFloor {
+			flat = append(flat, e.Model+" "+e.Label())
+		}
+	}
+	slices.Sort(refs)
+	ref := strings.Join(refs, " or ")
+	if len(refs) > 1 {
+		ref += " per result: the CSV's mismatch_reference"
+	}
+	n := "k3 KL and probs diff max: the rollout against the BF16 reference (" + ref + "), verl's k3_kl and rollout_probs_diff_max over the scored pass's response tokens; " +
+		"the bf16 row is the floor that exists without quantization; A/A rows are not scored"
+	if len(flat) > 0 {
+		n += ". Not above their model's floor in k3 KL or probs diff max: " + strings.Join(flat, ", ")
+	}
+	return n + "."
 }
 
 // numberFootnotes numbers the rows' footnotes in row order, a row's

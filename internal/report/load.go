@@ -3,8 +3,10 @@
 // throughput` and `vllm bench serve` write) as tables to paste into
 // reports: text, CSV and Markdown, with each quantization's speedup over its
 // model's bf16 run (in throughput, and in mean end-to-end latency where the
-// runs record it) held to the model's A/A band where it has one, and draws
-// its pictures as PNG files.
+// runs record it) held to the model's A/A band where it has one, and where
+// the results were scored (--mismatch) their mismatch against the BF16
+// policy beside the bf16 row's, the floor, and draws its pictures as PNG
+// files.
 //
 // Load reads a folder into flat Rows (a paired file's arms each a row) and
 // the Problems of the files it could not read; Build orders them, adds the combinations an experiment matrix
@@ -106,6 +108,20 @@ type Row struct {
 	Stop *metrics.Stop `json:"stop,omitempty"`
 	// Paired is set on the rows of a paired experiment's arms.
 	Paired *Pairing `json:"paired,omitempty"`
+	// Mismatch is the row's rollout against the BF16 policy, nil when
+	// its result has no scored figures.
+	Mismatch *Mismatch `json:"mismatch,omitempty"`
+	// MismatchError is why a result that asked for a mismatch has none,
+	// or only part of one.
+	MismatchError string `json:"mismatch_error,omitempty"`
+}
+
+// Mismatch is a row's verl figures and what they were scored against.
+type Mismatch struct {
+	// Reference is what scored the samples as the trainer does: hf or
+	// vllm.
+	Reference result.ReferenceKind `json:"reference"`
+	metrics.Mismatch
 }
 
 // Pairing is what a row of a paired experiment needs to be compared with
@@ -146,10 +162,12 @@ type Problem struct {
 
 // Load reads every result file in dir. Files that end in .json but cannot
 // be read, parsed or recognised become problems and the others are still
-// read; files not ending in .json, names starting with "." (temporary
-// files) and summary.* (this package's own output) are passed over. Of a
-// run's NAME.json and NAME.failed.json (see result.Save) one row is kept:
-// the complete one. err is only for a folder that cannot be listed.
+// read; files not ending in .json (a result's samples file among them),
+// names starting with "." (temporary files), summary.* (this package's own
+// output) and a samples file's score (NAME.score.json, or any file of its
+// schema: not an experiment) are passed over. Of a run's NAME.json and
+// NAME.failed.json (see result.Save) one row is kept: the complete one.
+// err is only for a folder that cannot be listed.
 func Load(dir string) (rows []Row, problems []Problem, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -158,11 +176,14 @@ func Load(dir string) (rows []Row, problems []Problem, err error) {
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || !strings.HasSuffix(name, ".json") ||
-			strings.HasPrefix(name, ".") || strings.HasPrefix(name, "summary.") {
+			strings.HasPrefix(name, ".") || strings.HasPrefix(name, "summary.") || strings.HasSuffix(name, result.ScoreExt) {
 			continue
 		}
 		file := filepath.Join(dir, name)
 		read, err := readFile(file)
+		if errors.Is(err, errScore) {
+			continue
+		}
 		if err != nil {
 			problems = append(problems, Problem{File: file, Reason: err.Error()})
 			continue
@@ -217,12 +238,19 @@ func readFile(file string) ([]Row, error) {
 	return loadFile(filepath.Base(file), data)
 }
 
+// errScore is a `score` result's file, under whatever name --output gave
+// it: a samples file's mismatch, not an experiment.
+var errScore = errors.New("a " + result.ScoreSchema + " file, the score of a samples file, not an experiment")
+
 // loadFile decodes one result file called name (a base name), recognising
 // its format by its keys: one row, or a paired file's one row per arm.
 func loadFile(name string, data []byte) ([]Row, error) {
 	keys, err := objectKeys(data)
 	if err != nil {
 		return nil, err
+	}
+	if isSchema(keys["schema"], result.ScoreSchema) {
+		return nil, errScore
 	}
 	if schema, ok := keys["schema"]; ok && isSchema(schema, pairedSchema) {
 		rows, err := loadPaired(data)
@@ -338,6 +366,14 @@ type rollbenchFile struct {
 	// AA and Stop are an offline result's A/A mark and --repeat auto's end.
 	AA   bool          `json:"aa"`
 	Stop *metrics.Stop `json:"stop"`
+	// Mismatch is an offline result's scored pass (--mismatch).
+	Mismatch *struct {
+		Reference struct {
+			Kind result.ReferenceKind `json:"kind"`
+		} `json:"reference"`
+		Metrics *metrics.Mismatch `json:"metrics"`
+		Error   string            `json:"error"`
+	} `json:"mismatch"`
 
 	// An offline result's figures.
 	Throughput struct {
@@ -417,6 +453,12 @@ func loadRollbench(data []byte, schema json.RawMessage) (Row, error) {
 		row.SequencesPerSecond = f.Throughput.Sequences
 		if len(f.Repetitions) > 1 {
 			setRepetitions(&row, f)
+		}
+		if m := f.Mismatch; m != nil {
+			row.MismatchError = m.Error
+			if m.Metrics != nil {
+				row.Mismatch = &Mismatch{Reference: m.Reference.Kind, Mismatch: *m.Metrics}
+			}
 		}
 	}
 	return row, nil

@@ -1,7 +1,8 @@
 // The plots draw a summary's pictures as PNG files from result files:
 // per experiment, the samples still running over time and the CDF of
 // sample completion times (from the result's timeline), and per folder the
-// speedups against BF16 with their 95% intervals. Every picture prints the
+// speedups against BF16 with their 95% intervals and, where the results
+// carry one, against their mismatch (mismatchplot.go). Every picture prints the
 // figures a reader looks for (a bar's value and interval, the median and
 // last finish times) and keeps headroom above its data, so that nothing
 // touches the frame.
@@ -531,7 +532,8 @@ func seconds(s float64) string {
 
 // WritePlots draws the pictures of a summarized folder into it and returns their
 // file names in the order to list them: the speedup bars when some row has
-// a speedup, then each row's running and CDF pictures when its result has
+// a speedup, speedup against mismatch when some row has a mismatch, then
+// each row's running and CDF pictures when its result has
 // a timeline. A result without a timeline has no pictures.
 func WritePlots(dir string, s Summary) ([]string, error) {
 	var names []string
@@ -548,6 +550,12 @@ func WritePlots(dir string, s Summary) ([]string, error) {
 			return names, fmt.Errorf("draw speedup.png: %w", err)
 		}
 		names = append(names, "speedup.png")
+	}
+	if points, undrawn := mismatchPoints(s); len(points) > 0 {
+		if err := PlotMismatch(filepath.Join(dir, "mismatch.png"), points, undrawn); err != nil {
+			return names, fmt.Errorf("draw mismatch.png: %w", err)
+		}
+		names = append(names, "mismatch.png")
 	}
 	for _, e := range s.Rows {
 		// A paired file's arms share it, and their timelines are the

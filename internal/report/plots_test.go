@@ -26,10 +26,17 @@ import (
 // without) into a folder of the test's own.
 func fixtures(t *testing.T) string {
 	t.Helper()
+	return copyFixtures(t, "repeated", 4)
+}
+
+// copyFixtures copies the n result files of testdata/name into a folder
+// of the test's own.
+func copyFixtures(t *testing.T, name string, n int) string {
+	t.Helper()
 	dir := t.TempDir()
-	src, _ := filepath.Glob(filepath.Join("testdata", "repeated", "*.json"))
-	if len(src) != 4 {
-		t.Fatalf("%d fixture results, want 4", len(src))
+	src, _ := filepath.Glob(filepath.Join("testdata", name, "*.json"))
+	if len(src) != n {
+		t.Fatalf("%d fixture results in %s, want %d", len(src), name, n)
 	}
 	for _, f := range src {
 		data, err := os.ReadFile(f)
@@ -143,6 +150,56 @@ func TestWritePaired(t *testing.T) {
 	checkPNG(t, filepath.Join(dir, "speedup.png"))
 }
 
+// TestWriteMismatch draws the speedup against the mismatch of scored
+// results, beside their speedups, and leaves out a k3 KL a log axis cannot
+// place.
+func TestWriteMismatch(t *testing.T) {
+	rows, problems, err := Load(filepath.Join("testdata", "mismatch"))
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("load: %v %v", err, problems)
+	}
+	s := Build(rows, problems, nil)
+	points, undrawn := mismatchPoints(s)
+	var got []string
+	for _, pt := range points {
+		got = append(got, fmt.Sprintf("%s %s %.1e %.2f floor=%v", pt.Model, pt.Label, pt.K3KL, pt.Ratio, pt.Floor))
+	}
+	want := []string{"small bf16 2.0e-06 1.00 floor=true", "small w8a8 4.0e-06 1.03 floor=false",
+		"tiny bf16 1.1e-06 1.00 floor=true", "tiny w8a8 8.3e-06 1.10 floor=false"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("points = %q, want %q (A/A rows not scored)", got, want)
+	}
+	if want := []string{"tiny w8a16 (k3 KL inf)"}; !reflect.DeepEqual(undrawn, want) {
+		t.Errorf("undrawn = %q, want %q", undrawn, want)
+	}
+	dir := copyFixtures(t, "mismatch", 6)
+	names, err := WritePlots(dir, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"speedup.png", "mismatch.png"}; !reflect.DeepEqual(names, want) {
+		t.Fatalf("wrote %v, want %v", names, want)
+	}
+	for _, n := range names {
+		checkPNG(t, filepath.Join(dir, n))
+	}
+}
+
+func TestDecadeTicks(t *testing.T) {
+	var labels []string
+	minor := 0
+	for _, tk := range (decadeTicks{}).Ticks(1e-7, 1e-4) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		} else {
+			minor++
+		}
+	}
+	if got, want := strings.Join(labels, " "), "1e-07 1e-06 1e-05 1e-04"; got != want || minor != 24 {
+		t.Errorf("decade ticks of [1e-7, 1e-4] = %q and %d minor, want %q and 24", got, minor, want)
+	}
+}
+
 func TestNoTimeline(t *testing.T) {
 	dir := fixtures(t)
 	tl, err := ReadTimeline(filepath.Join(dir, "tiny-b_bf16.json"))
@@ -204,6 +261,16 @@ func plotCases(t *testing.T) []plotCase {
 		t.Fatal(err)
 	}
 	cases = append(cases, plotCase{"speedup-wide", p, w})
+	rows, problems, err := Load(filepath.Join("testdata", "mismatch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	points, undrawn := mismatchPoints(Build(rows, problems, nil))
+	mp, err := mismatchPlot(points, undrawn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases, plotCase{"mismatch", mp, Width})
 	curves := func(name, title string, tl *Timeline) {
 		for _, d := range []struct {
 			suffix string
@@ -306,7 +373,9 @@ func TestPlotHeadroom(t *testing.T) {
 				t.Fatalf("plot area %v is less than half the picture %v", image.Rect(x0, y0, x1, y1), img.Bounds())
 			}
 			bands := map[string]image.Rectangle{"top": image.Rect(x0, y0, x1, y0+(y1-y0)/20)}
-			if !strings.HasPrefix(tc.name, "speedup") {
+			// The line at 1 runs to the right edge of the bar and mismatch
+			// charts.
+			if !strings.HasPrefix(tc.name, "speedup") && tc.name != "mismatch" {
 				bands["right"] = image.Rect(x1-(x1-x0)/50, y0, x1, y1)
 			}
 			for name, band := range bands {

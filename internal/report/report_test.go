@@ -92,6 +92,15 @@ var goldenCases = []struct {
 		// p = 0.036 after the correction, but within the A/A band.
 		{"tiny", "w8a8", "ok", "7877.5", "1.10x ~ [1.00, 1.20] p=0.036"},
 	}},
+	{"mismatch", nil, []line{
+		{"small", "bf16", "ok", "3203.8", "(baseline)"},
+		{"small", "bf16 (A/A)", "ok", "3203.8", "1.00x ~ [0.98, 1.02] p=1.000 paired"},
+		{"small", "w8a8", "ok", "3285.0", "1.03x ~ [1.02, 1.03] p=<0.001 paired"},
+		{"tiny", "bf16", "ok", "7145.0", "(baseline)"},
+		{"tiny", "bf16 (A/A)", "ok", "7107.5", "0.99x ~ [0.94, 1.05] p=1.000"},
+		{"tiny", "w8a16", "ok", "7877.5", "1.10x ~ [1.00, 1.20] p=0.036"},
+		{"tiny", "w8a8", "ok", "7877.5", "1.10x ~ [1.00, 1.20] p=0.036"},
+	}},
 	{"empty", nil, nil},
 }
 
@@ -259,8 +268,9 @@ func TestNoE2ELColumns(t *testing.T) {
 	}
 	wantHeader := map[string]string{
 		"txt": "model  quant  status   output tok/s  elapsed s  req/s  seq/s  speedup vs bf16         notes",
-		"csv": "model,quant,status,format,source,output_tok_s,total_tok_s,elapsed_s,req_s,seq_s,mean_e2el_ms,p99_e2el_ms,speedup_vs_bf16,speedup_metric,speedup_direction,notes",
-		"md":  "| model | quant | status  | output tok/s | elapsed s | req/s | seq/s | speedup vs bf16        | notes",
+		"csv": `model,quant,status,format,source,output_tok_s,total_tok_s,elapsed_s,req_s,seq_s,mean_e2el_ms,p99_e2el_ms,speedup_vs_bf16,speedup_metric,speedup_direction,` +
+			`mismatch_reference,mismatch_tokens,k3_kl,kl,rollout_probs_diff_max,rollout_probs_diff_mean,rollout_actor_probs_pearson_corr,chi2_token,chi2_seq,log_ppl_abs_diff,ppl_ratio,rollout_is_eff_sample_size,notes`,
+		"md": "| model | quant | status  | output tok/s | elapsed s | req/s | seq/s | speedup vs bf16        | notes",
 	}
 	for _, r := range reporters {
 		var b bytes.Buffer

@@ -59,6 +59,11 @@ type Entry struct {
 	// --repeat auto stopped. Tables show their labels with a reference,
 	// the CSV their text.
 	Footnotes []Footnote `json:"footnotes,omitempty"`
+	// NotAboveFloor is set on a quantized row whose k3 KL or probs diff
+	// max is not above its bf16 baseline's, the floor that exists
+	// without quantization: by that figure the row cannot be told from
+	// bf16.
+	NotAboveFloor bool `json:"mismatch_not_above_floor,omitempty"`
 }
 
 // Footnote is a note a table shows as Label [n], and below it as [n]
@@ -224,6 +229,7 @@ func Build(rows []Row, problems []Problem, expected []Key) Summary {
 		e.Footnotes = e.rowFootnotes()
 	}
 	markAA(s.Rows)
+	markFloor(s.Rows, baselines)
 
 	s.Geomeans = geomeans(s.Rows)
 	s.Problems = slices.Clone(problems)
@@ -371,6 +377,38 @@ func markAA(rows []Entry) {
 			e.Speedup.WithinAA = true
 			e.Notes = append(e.Notes, "within the A/A band "+bandText(aa[0])+": not told apart from running bf16 twice")
 		}
+	}
+}
+
+// markFloor marks the scored quantized rows whose mismatch is not above
+// their baseline's (a paired arm's is its file's bf16 arm), and notes why
+// a row that asked for a mismatch has none.
+func markFloor(rows []Entry, baselines map[string][]Row) {
+	for i := range rows {
+		e := &rows[i]
+		if e.Status != StatusOK || e.AA {
+			continue
+		}
+		if e.MismatchError != "" {
+			e.Notes = append(e.Notes, "mismatch: "+e.MismatchError)
+		}
+		if e.Mismatch == nil || e.isBaseline() {
+			continue
+		}
+		var floor *Row
+		switch {
+		case e.Paired != nil:
+			floor = pairedBaseline(rows, e.Row)
+		case len(baselines[e.Model]) == 1:
+			floor = &baselines[e.Model][0]
+		}
+		if floor == nil || floor.Mismatch == nil {
+			continue
+		}
+		m, f := e.Mismatch, floor.Mismatch
+		// NaN is above nothing: a figure that is not defined does not
+		// show the row apart from its floor.
+		e.NotAboveFloor = !(m.K3KL.Value > f.K3KL.Value) || !(m.ProbsDiffMax.Value > f.ProbsDiffMax.Value)
 	}
 }
 
