@@ -64,7 +64,7 @@ func (o *scoreOptions) Validate() error {
 		return err
 	}
 	if o.output == "" {
-		o.output = strings.TrimSuffix(o.samples, result.SamplesExt) + ".score.json"
+		o.output = strings.TrimSuffix(o.samples, result.SamplesExt) + result.ScoreExt
 	}
 	if err := o.readSamples(); err != nil {
 		return err

@@ -117,6 +117,10 @@ type MismatchTimings struct {
 // --mismatch adds to a run beyond loading the reference.
 func (t MismatchTimings) Cost() float64 { return t.ScoredPass + t.ReferenceScore }
 
+// ScoreExt ends the name of the file `score` writes beside a samples file
+// by default: NAME.samples.jsonl.gz is scored into NAME.score.json.
+const ScoreExt = ".score.json"
+
 // ScoreSchema names the layout of a `score` result.
 const ScoreSchema = "rollbench.score/1"
 
