@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&o.rollbench, "rollbench", "bin/rollbench-inproc", "rollbench-inproc binary")
 	fs.StringVar(&o.out, "out", "benchmarks/mismatch", "output files' path without extension (.json, .md)")
 	fs.StringVar(&o.logDir, "log-dir", "benchmark_logs/bench-mismatch", "directory for each run's results and output")
-	fs.IntVar(&o.runs, "runs", 3, "runs of each arm, alternating which goes first")
+	fs.IntVar(&o.runs, "runs", 5, "runs of each arm, alternating which goes first")
 	fs.IntVar(&o.repeat, "repeat", 3, "measured passes of each run, whose mean generate time the ratio divides by")
 	fs.IntVar(&o.prompts, "mismatch-prompts", 4, "the default arm's --mismatch-prompts")
 	if err := fs.Parse(args); err != nil {
