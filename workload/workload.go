@@ -157,6 +157,55 @@ type Engine struct {
 type Spec struct {
 	Rollout Rollout `json:"rollout"`
 	Engine  Engine  `json:"engine"`
+	// Replicas, when set, runs the step on DataParallelSize engines on Ray
+	// instead of one in rollbench's process; NumPrompts is then the whole
+	// step's (verl's train_batch_size).
+	Replicas *Replicas `json:"replicas,omitempty"`
+}
+
+// Replicas is a data-parallel step: engines of Engine.TensorParallelSize
+// devices each, as Ray actors, the step handed out between them.
+type Replicas struct {
+	DataParallelSize int      `json:"data_parallel_size"`
+	Dispatch         Dispatch `json:"dispatch"`
+	// RayAddress is a running cluster's to join; empty starts one of this
+	// machine alone.
+	RayAddress string `json:"ray_address,omitempty"`
+}
+
+// Dispatch is how a data-parallel step is handed out.
+type Dispatch string
+
+// verl's two ways.
+const (
+	// Split is the legacy synchronous rollout's: the prompts chunked evenly
+	// by DP rank, each replica one generate over its chunk.
+	Split Dispatch = "split"
+	// LeastRequests is the agent loop's: every sample its own request, to
+	// the replica with the fewest in flight.
+	LeastRequests Dispatch = "least-requests"
+)
+
+// Dispatches lists them, the default first.
+var Dispatches = []Dispatch{Split, LeastRequests}
+
+// Chunks gives each of prompts prompts its DP rank under Split: contiguous
+// chunks whose sizes differ by at most one, the larger first.
+func Chunks(prompts, dp int) []int {
+	rank := make([]int, prompts)
+	base, extra := prompts/dp, prompts%dp
+	i := 0
+	for r := range dp {
+		size := base
+		if r < extra {
+			size++
+		}
+		for range size {
+			rank[i] = r
+			i++
+		}
+	}
+	return rank
 }
 
 // Default is verl's legacy per-device rollout: train batch 256 prompts x n=8
@@ -220,6 +269,15 @@ func (s Spec) Validate() error {
 	}
 	if r.Mode != "" && r.Mode != Sync && r.Mode != Async {
 		bad("--rollout-mode must be %s or %s, got %q", Sync, Async, r.Mode)
+	}
+	if p := s.Replicas; p != nil {
+		atLeast("--data-parallel-size", p.DataParallelSize, 1)
+		if !slices.Contains(Dispatches, p.Dispatch) {
+			bad("--dispatch must be %s or %s, got %q", Split, LeastRequests, p.Dispatch)
+		}
+		if p.Dispatch == Split && p.DataParallelSize > r.NumPrompts {
+			bad("--dispatch split gives each of --data-parallel-size %d replicas a share of --num-prompts %d: give at least as many prompts", p.DataParallelSize, r.NumPrompts)
+		}
 	}
 	if r.Lengths != nil && r.Lengths.Max != r.OutputLen {
 		bad("--output-len %d differs from --output-len-dist %s's longest length %d", r.OutputLen, r.Lengths.Spec, r.Lengths.Max)

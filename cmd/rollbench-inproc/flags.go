@@ -116,7 +116,7 @@ func mainSections(m *mainLine) []section {
 	eng := &m.engine.spec.Engine
 	wl := newSection("Workload")
 	fs := wl.fs
-	fs.IntVar(&r.NumPrompts, "num-prompts", r.NumPrompts, "prompts in the step (per device: train batch / data-parallel size)")
+	fs.IntVar(&r.NumPrompts, "num-prompts", r.NumPrompts, "prompts in the step: per device (train batch / data-parallel size) for one engine, the whole step's (verl's train_batch_size) with --data-parallel-size")
 	fs.IntVarP(&r.N, "n", "n", r.N, "samples per prompt (GRPO group size)")
 	fs.IntVar(&r.InputLen, "input-len", r.InputLen, "prompt length in tokens (every prompt has exactly this many; with --dataset, the most a prompt may have: verl's max_prompt_length)")
 	fs.IntVar(&r.OutputLen, "output-len", r.OutputLen, "response length in tokens (every sample generates exactly this many: ignore_eos)")
@@ -191,6 +191,9 @@ func mainSections(m *mainLine) []section {
 	fs.StringVar(&p.options.AICMetrics, "profile-aic-metrics", "", "with --profile-backend direct and npu activity: torch_npu's AI Core metrics ("+strings.Join(profile.AICMetrics, ", ")+")")
 	fs.IntVar(&p.top, "profile-top", 15, "operators each trace's report lists")
 
+	rp := newSection("Replicas on Ray (--data-parallel-size)")
+	m.engine.replicas.register(rp.fs)
+
 	mm := newSection("Mismatch (--mismatch)")
 	m.mismatch.register(mm.fs)
 
@@ -207,7 +210,7 @@ func mainSections(m *mainLine) []section {
 	fs.BoolVar(&m.diagnostic, "diagnostic", false, "check the setup end to end with a small run and print a checklist")
 	fs.BoolVar(&m.version, "version", false, "print the version and exit")
 	fs.BoolVarP(&m.help, "help", "h", false, "show this help")
-	return []section{wl, en, mx, on, pr, mm, out, other}
+	return []section{wl, en, rp, mx, on, pr, mm, out, other}
 }
 
 // parseMain reads the main command line and returns the options of the

@@ -101,6 +101,7 @@ type engineOptions struct {
 	quant, kvCache, rolloutMode, preset, lengthDist string
 	dataset, truncation                             string
 	filterOverlong                                  bool
+	replicas                                        replicaOptions
 
 	given given
 }
@@ -166,6 +167,9 @@ func (e *engineOptions) resolve() error {
 		if spec.Engine.KVCacheMemoryBytes, err = parseBytes(e.kvCache); err != nil {
 			return usagef("--kv-cache-memory: %v", err)
 		}
+	}
+	if err := e.replicas.apply(spec, e.given); err != nil {
+		return err
 	}
 	if e.dataset != "" {
 		r.Dataset = &workload.Dataset{Path: e.dataset, Handling: dataset.Handling{FilterOverlong: e.filterOverlong, Truncation: dataset.Truncation(e.truncation)}}
@@ -428,6 +432,7 @@ func (o *offlineOptions) Validate() error {
 		o.checkDatasetFlags, o.checkRepeat, o.checkFreshEngine, o.checkEngineLog,
 		func() error { return o.profile.Validate(false) },
 		func() error { return o.mismatch.Validate(false) },
+		o.checkReplicas,
 		o.resolve,
 		func() (err error) {
 			if o.mismatch.on {
@@ -435,6 +440,21 @@ func (o *offlineOptions) Validate() error {
 			}
 			return err
 		})
+}
+
+// checkReplicas refuses what a data-parallel step does not do yet.
+func (o *offlineOptions) checkReplicas() error {
+	switch {
+	case !o.given.has("data-parallel-size"):
+		return nil
+	case o.profile.on:
+		return o.replicas.refuse(o.given, "--profile (profile one engine without it)")
+	case o.mismatch.on:
+		return o.replicas.refuse(o.given, "--mismatch (score one engine's rollout without it)")
+	case o.given.has("fresh-engine"):
+		return o.replicas.refuse(o.given, "--fresh-engine")
+	}
+	return nil
 }
 
 // experiment is the run these options describe.
@@ -457,6 +477,7 @@ func (o *onlineOptions) Validate() error {
 		o.checkDatasetFlags, o.checkOnline, o.checkEngineLog, o.client.Validate,
 		func() error { return o.profile.Validate(true) },
 		func() error { return o.mismatch.Validate(true) },
+		func() error { return o.replicas.refuse(o.given, "--online") },
 		o.resolve)
 }
 
@@ -508,6 +529,15 @@ func (o *matrixOptions) Validate() error {
 		func() error { return o.selection.Validate(g) },
 		func() error { return o.profile.Validate(o.online != nil) },
 		func() error { return o.mismatch.Validate(o.online != nil) },
+		func() error {
+			switch {
+			case o.online != nil:
+				return o.replicas.refuse(g, "--online")
+			case o.mismatch.on, o.profile.on:
+				return o.replicas.refuse(g, "--mismatch or --profile")
+			}
+			return nil
+		},
 		o.checkPaired, o.resolve, o.plan)
 }
 
@@ -528,6 +558,8 @@ func (o *matrixOptions) checkPaired() error {
 		return usagef("--paired does not apply to --profile: profile an experiment of its own")
 	case o.mismatch.on:
 		return usagef("--paired does not score mismatch yet: run --mismatch in a matrix without --paired")
+	case g.has("data-parallel-size"):
+		return o.replicas.refuse(g, "--paired")
 	case g.has("fresh-engine"):
 		return usagef("--paired keeps every engine loaded between rounds; leave out --fresh-engine")
 	case !g.has("repeat"):
@@ -624,6 +656,9 @@ func (o *diagnosticOptions) Validate() error {
 			}
 			if o.online {
 				return usagef("--diagnostic checks the offline path; leave out --online")
+			}
+			if err := o.replicas.refuse(g, "--diagnostic"); err != nil {
+				return err
 			}
 			if o.mismatch {
 				return usagef("--diagnostic checks one plain run; leave out --mismatch")

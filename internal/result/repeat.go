@@ -18,6 +18,9 @@ type Repetition struct {
 	// StartS is when a paired experiment's pass began, in seconds from the
 	// start of its first round: the passes of all arms, in time order.
 	StartS *float64 `json:"start_s,omitempty"`
+	// Imbalance is a data-parallel pass's slowest replica makespan over
+	// the mean replica's.
+	Imbalance *float64 `json:"imbalance,omitempty"`
 }
 
 // Confidence holds the estimate of each headline figure over the

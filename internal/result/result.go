@@ -107,6 +107,8 @@ type Offline struct {
 	// its mismatch against the BF16 reference, when asked for (--mismatch);
 	// none of its timings enter the figures above either.
 	Mismatch *Mismatch `json:"mismatch,omitempty"`
+	// Replicas is a data-parallel step's record (workload.Spec.Replicas).
+	Replicas *Replicas `json:"replicas,omitempty"`
 
 	// The keys `vllm bench throughput --output-json` writes, with its
 	// meanings: num_requests counts prompts, total_num_tokens counts prompt

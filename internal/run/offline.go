@@ -106,6 +106,9 @@ func runOffline(ctx context.Context, in *pyembed.Interpreter, r *result.Offline,
 			return err
 		}
 	}
+	if spec.Replicas != nil {
+		return runReplicas(ctx, in, r, prompts)
+	}
 
 	repeat := max(spec.Rollout.Repeat, 1)
 	rule := stoppingRule(spec.Rollout)
@@ -245,13 +248,19 @@ func closeEngine(ctx context.Context, eng *engine.Engine, r *result.Offline) err
 	return err
 }
 
-// measuredPass runs one measured pass. The first pass gives the result its
-// figures, timeline and counters; every pass is a repetition.
+// measuredPass runs one measured pass on eng and records it.
 func measuredPass(ctx context.Context, eng *engine.Engine, prompts [][]int, r *result.Offline, rep result.Repetition, counters bool) error {
 	s, err := measureStep(ctx, eng, r.Spec, prompts, r.Spec.Rollout.Sampling(), counters)
 	if err != nil {
 		return err
 	}
+	recordPass(s, r, rep, counters)
+	return nil
+}
+
+// recordPass records a measured pass. The first pass gives the result its
+// figures, timeline and counters; every pass is a repetition.
+func recordPass(s *step, r *result.Offline, rep result.Repetition, counters bool) {
 	rates := s.tokens.Rates(s.gen.Elapsed)
 	rep.GenerateS = s.gen.Elapsed.Seconds()
 	rep.OutputTokensPerSecond, rep.TotalTokensPerSecond = rates.OutputTokensPerSecond, rates.TotalTokensPerSecond
@@ -259,7 +268,7 @@ func measuredPass(ctx context.Context, eng *engine.Engine, prompts [][]int, r *r
 	first := len(r.Repetitions) == 0
 	r.AddRepetition(rep)
 	if !first {
-		return nil
+		return
 	}
 	r.Timings.BuildRequests = s.gen.Build.Seconds()
 	r.ProgressHook = s.gen.SampleHook
@@ -274,7 +283,6 @@ func measuredPass(ctx context.Context, eng *engine.Engine, prompts [][]int, r *r
 	if counters {
 		r.EngineCounters = &s.counters
 	}
-	return nil
 }
 
 func totalLen(prompts [][]int) int {

@@ -173,10 +173,21 @@ func measureStep(ctx context.Context, eng *engine.Engine, spec workload.Spec, pr
 			return nil, err
 		}
 	}
+	s, _, err := p.step(spec, prompts, sampling)
+	if err != nil {
+		return nil, err
+	}
+	s.counters = metrics.NewEngineCounters(before, after, p.gauges)
+	return s, nil
+}
+
+// step reads what a pass produced: counts, warnings and the timeline. It
+// returns the samples too, in submission order.
+func (p *pass) step(spec workload.Spec, prompts [][]int, sampling workload.Sampling) (*step, []metrics.FinishSample, error) {
 	s := &step{gen: p.gen, perSample: !p.perPrompt}
 	samples, warns, err := p.samples(spec.Rollout)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if s.perSample {
 		s.gen.Requests = byPrompt(s.gen.Requests, spec.Rollout.N)
@@ -194,8 +205,7 @@ func measureStep(ctx context.Context, eng *engine.Engine, spec workload.Spec, pr
 	}
 	s.warnings = append(warns, s.tokens.Check(want)...)
 	if s.timeline, err = metrics.NewTimeline(samples, s.gen.Elapsed.Seconds(), p.timesSource()); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	s.counters = metrics.NewEngineCounters(before, after, p.gauges)
-	return s, nil
+	return s, samples, nil
 }

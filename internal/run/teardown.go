@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/rollbench/rollbench/internal/engine"
 	"github.com/rollbench/rollbench/internal/supervise"
 )
 
@@ -50,7 +49,7 @@ const teardownLimit = 8 * time.Second
 // shutDown stops eng's processes. It runs even when ctx was cancelled,
 // since it is what returns the device memory, and their exits are then no
 // failure; but within teardownLimit, and the interpreter's GiveUp after it.
-func shutDown(ctx context.Context, eng *engine.Engine) error {
+func shutDown(ctx context.Context, eng interface{ Close(context.Context) error }) error {
 	if w, ok := ctx.Value(watchKey{}).(*supervise.EngineWatch); ok {
 		w.Expect()
 	}
