@@ -129,3 +129,20 @@ func TestPrompts(t *testing.T) {
 		t.Errorf("all-special vocabulary: %v", err)
 	}
 }
+
+func TestChunks(t *testing.T) {
+	cases := []struct {
+		prompts, dp int
+		want        []int
+	}{
+		{4, 2, []int{0, 0, 1, 1}},
+		{5, 2, []int{0, 0, 0, 1, 1}},
+		{3, 3, []int{0, 1, 2}},
+		{7, 3, []int{0, 0, 0, 1, 1, 2, 2}},
+	}
+	for _, c := range cases {
+		if got := Chunks(c.prompts, c.dp); !slices.Equal(got, c.want) {
+			t.Errorf("Chunks(%d, %d) = %v, want %v", c.prompts, c.dp, got, c.want)
+		}
+	}
+}

@@ -129,6 +129,15 @@ func TestBadInput(t *testing.T) {
 		{"score a corrupt file", []string{"score", "--samples", corrupt}},
 		{"score with an unknown reference", []string{"score", "--samples", corrupt, "--reference", "trl"}},
 		{"engine log with --config", []string{"--config", "../../configs/tiny.yaml", "--engine-log", "x.log"}},
+		{"dispatch without replicas", []string{"--dispatch", "split"}},
+		{"zero replicas", []string{"--data-parallel-size", "0"}},
+		{"unknown dispatch", []string{"--data-parallel-size", "2", "--dispatch", "round-robin"}},
+		{"more split replicas than prompts", []string{"--data-parallel-size", "4", "--num-prompts", "2"}},
+		{"replicas online", []string{"--online", "--data-parallel-size", "2"}},
+		{"replicas with --mismatch", []string{"--data-parallel-size", "2", "--mismatch"}},
+		{"replicas with --profile", []string{"--data-parallel-size", "2", "--profile"}},
+		{"replicas paired", []string{"--config", "../../configs/tiny.yaml", "--paired", "--data-parallel-size", "2"}},
+		{"replicas diagnostic", []string{"--diagnostic", "--data-parallel-size", "2"}},
 	}
 	// The checks before loading, past validation: where results go, and
 	// the environment.

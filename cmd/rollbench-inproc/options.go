@@ -448,9 +448,9 @@ func (o *offlineOptions) checkReplicas() error {
 	case !o.given.has("data-parallel-size"):
 		return nil
 	case o.profile.on:
-		return o.replicas.refuse(o.given, "--profile (profile one engine without it)")
+		return o.replicas.refuse(o.given, "--profile")
 	case o.mismatch.on:
-		return o.replicas.refuse(o.given, "--mismatch (score one engine's rollout without it)")
+		return o.replicas.refuse(o.given, "--mismatch")
 	case o.given.has("fresh-engine"):
 		return o.replicas.refuse(o.given, "--fresh-engine")
 	}
@@ -534,7 +534,7 @@ func (o *matrixOptions) Validate() error {
 			case o.online != nil:
 				return o.replicas.refuse(g, "--online")
 			case o.mismatch.on, o.profile.on:
-				return o.replicas.refuse(g, "--mismatch or --profile")
+				return o.replicas.refuse(g, "--mismatch (and --profile)")
 			}
 			return nil
 		},

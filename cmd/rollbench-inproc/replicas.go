@@ -42,10 +42,10 @@ func (o *replicaOptions) apply(spec *workload.Spec, g given) error {
 	return nil
 }
 
-// refuseReplicas is the usage error of a mode that runs one engine.
+// refuse is the usage error of a mode that runs one engine.
 func (o *replicaOptions) refuse(g given, mode string) error {
 	if n, ok := g.first(append([]string{"data-parallel-size"}, replicaFlags...)...); ok {
-		return usagef("--%s runs the step on Ray replicas; %s is not supported with it", n, mode)
+		return usagef("%s runs one engine, not Ray replicas: leave out --%s", mode, n)
 	}
 	return nil
 }
