@@ -52,6 +52,9 @@ func (o *diagnosticOptions) run(ctx context.Context, stdout io.Writer) error {
 		}
 		modelName = first.ModelName
 		first.Spec.Rollout.NumPrompts = 4
+		// A diagnostic checks one engine in this process, whatever the
+		// model's data_parallel_size.
+		first.Spec.Replicas = nil
 		spec = first.Spec
 	} else if spec.Engine.Model != "" {
 		modelName = o.modelName

@@ -138,6 +138,14 @@ func TestBadInput(t *testing.T) {
 		{"replicas with --profile", []string{"--data-parallel-size", "2", "--profile"}},
 		{"replicas paired", []string{"--config", "../../configs/tiny.yaml", "--paired", "--data-parallel-size", "2"}},
 		{"replicas diagnostic", []string{"--diagnostic", "--data-parallel-size", "2"}},
+		{"data-parallel size with --fresh-engine", []string{"--data-parallel-size", "2", "--repeat", "2", "--fresh-engine"}},
+		{"dispatch in a matrix without replicas", []string{"--config", "../../configs/tiny.yaml", "--ray-address", "10.0.0.1:6379"}},
+		{"data-parallel size with --fresh-engine in a matrix", []string{"--config", "../../configs/tiny.yaml", "--data-parallel-size", "2", "--repeat", "2", "--fresh-engine"}},
+		{"model's data-parallel size online", []string{"--config", "testdata/dp.yaml", "--online"}},
+		{"model's data-parallel size paired", []string{"--config", "testdata/dp.yaml", "--paired", "--kv-cache-memory", "1GiB"}},
+		{"model's data-parallel size with --mismatch", []string{"--config", "testdata/dp.yaml", "--mismatch"}},
+		{"model's data-parallel size over more replicas than prompts", []string{"--config", "testdata/dp.yaml", "--num-prompts", "1"}},
+		{"unknown dispatch for a model's data-parallel size", []string{"--config", "testdata/dp.yaml", "--dispatch", "round-robin"}},
 	}
 	// The checks before loading, past validation: where results go, and
 	// the environment.

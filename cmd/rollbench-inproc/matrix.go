@@ -22,7 +22,8 @@ import (
 
 // planMatrix turns the selected combinations of a models file into
 // experiments, each with the command line's workload and the model's own
-// settings, and describes each as its child runs it. A spec that cannot be
+// settings (its data_parallel_size unless --data-parallel-size is given),
+// and describes each as its child runs it. A spec that cannot be
 // valid is a usage error before anything runs; a checkpoint that is
 // missing fails its row only.
 func planMatrix(e engineOptions, sel selection, f *config.File, describe func(name, modelName string, spec workload.Spec) experiment) ([]runner.Planned, error) {
@@ -41,6 +42,11 @@ func planMatrix(e engineOptions, sel selection, f *config.File, describe func(na
 		if c.MaxModelLen > 0 {
 			spec.Engine.MaxModelLen = c.MaxModelLen
 		}
+		label := c.Name()
+		if c.DataParallelSize > 0 && !e.given.has("data-parallel-size") {
+			spec.Replicas = e.replicas.replicas(c.DataParallelSize, spec.Rollout.Mode)
+			label += fmt.Sprintf(" (data_parallel_size %d in the models file)", c.DataParallelSize)
+		}
 		p := runner.Planned{Name: c.Name(), ModelName: c.Model, Spec: spec}
 		switch {
 		case !c.Configured:
@@ -56,7 +62,7 @@ func planMatrix(e engineOptions, sel selection, f *config.File, describe func(na
 			}
 		}
 		if err := spec.Validate(); err != nil {
-			return nil, usagef("%s: %v", c.Name(), err)
+			return nil, usagef("%s: %v", label, err)
 		}
 		p.Payload = describe(p.Name, p.ModelName, p.Spec)
 		out = append(out, p)

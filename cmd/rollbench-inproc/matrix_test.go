@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -79,4 +81,50 @@ func describePlan(plan []runner.Planned) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// TestPlanReplicas checks which experiments of a matrix run on replicas,
+// and how: a model's data_parallel_size, the dispatch and Ray address of
+// the command line, and --data-parallel-size over the file.
+func TestPlanReplicas(t *testing.T) {
+	t.Setenv("ROLLBENCH_PYTHON", "/usr/bin/python3")
+	split2 := "tiny_bf16 2 split, tiny_w8a16 2 split, tiny_w8a8 2 split, solo_bf16 -, solo_w8a16 -, solo_w8a8 -"
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // each entry: NAME SIZE DISPATCH [ADDRESS], or NAME - on one engine
+	}{
+		{"the model's size", nil, split2},
+		{"the async rollout's dispatch", []string{"--rollout-mode", "async"},
+			"tiny_bf16 2 least-requests, tiny_w8a16 2 least-requests, tiny_w8a8 2 least-requests, solo_bf16 -, solo_w8a16 -, solo_w8a8 -"},
+		{"--dispatch and --ray-address", []string{"--dispatch", "least-requests", "--ray-address", "10.0.0.1:6379"},
+			"tiny_bf16 2 least-requests 10.0.0.1:6379, tiny_w8a16 2 least-requests 10.0.0.1:6379, tiny_w8a8 2 least-requests 10.0.0.1:6379, solo_bf16 -, solo_w8a16 -, solo_w8a8 -"},
+		{"--data-parallel-size over the file", []string{"--data-parallel-size", "4"},
+			"tiny_bf16 4 split, tiny_w8a16 4 split, tiny_w8a8 4 split, solo_bf16 4 split, solo_w8a16 4 split, solo_w8a8 4 split"},
+		{"the A/A run too", []string{"--models", "tiny", "--quants", "bf16", "--aa"}, "tiny_bf16 2 split, tiny_bf16_aa 2 split"},
+		{"a model without a size", []string{"--models", "solo"}, "solo_bf16 -, solo_w8a16 -, solo_w8a8 -"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--config", "testdata/dp.yaml", "--num-prompts", "4", "--kv-cache-memory", "1GiB"}, tc.args...)
+			cmd, err := parse(args, io.Discard)
+			if err == nil {
+				err = cmd.Validate()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range cmd.(*matrixOptions).planned {
+				r := p.Payload.(experiment).Spec.Replicas
+				if r == nil {
+					got = append(got, p.Name+" -")
+					continue
+				}
+				got = append(got, strings.TrimSpace(fmt.Sprintf("%s %d %s %s", p.Name, r.DataParallelSize, r.Dispatch, r.RayAddress)))
+			}
+			if s := strings.Join(got, ", "); s != tc.want {
+				t.Errorf("plan\n  %s\nwant\n  %s", s, tc.want)
+			}
+		})
+	}
 }

@@ -446,7 +446,7 @@ func (o *offlineOptions) Validate() error {
 func (o *offlineOptions) checkReplicas() error {
 	switch {
 	case !o.given.has("data-parallel-size"):
-		return nil
+		return o.given.needs("--data-parallel-size", replicaFlags...)
 	case o.profile.on:
 		return o.replicas.refuse(o.given, "--profile")
 	case o.mismatch.on:
@@ -530,15 +530,49 @@ func (o *matrixOptions) Validate() error {
 		func() error { return o.profile.Validate(o.online != nil) },
 		func() error { return o.mismatch.Validate(o.online != nil) },
 		func() error {
-			switch {
-			case o.online != nil:
-				return o.replicas.refuse(g, "--online")
-			case o.mismatch.on, o.profile.on:
-				return o.replicas.refuse(g, "--mismatch (and --profile)")
+			if x := o.replicasExcluded(); x != "" {
+				return o.replicas.refuse(g, x)
 			}
 			return nil
 		},
 		o.checkPaired, o.resolve, o.plan)
+}
+
+// replicasExcluded names what of the command line a data-parallel step
+// does not do, "" when nothing is.
+func (o *matrixOptions) replicasExcluded() string {
+	switch {
+	case o.online != nil:
+		return "--online"
+	case o.mismatch.on:
+		return "--mismatch"
+	case o.profile.on:
+		return "--profile"
+	case o.selection.paired:
+		return "--paired"
+	case o.given.has("fresh-engine"):
+		return "--fresh-engine"
+	}
+	return ""
+}
+
+// checkModelReplicas holds the experiments a model's data_parallel_size
+// put on replicas to what --data-parallel-size is held to, and refuses
+// --dispatch and --ray-address when nothing runs on replicas.
+func (o *matrixOptions) checkModelReplicas() error {
+	if o.given.has("data-parallel-size") {
+		return nil // checked with the other flags
+	}
+	i := slices.IndexFunc(o.planned, func(p runner.Planned) bool { return p.Spec.Replicas != nil })
+	if i < 0 {
+		return o.given.needs("--data-parallel-size or a selected model with data_parallel_size", replicaFlags...)
+	}
+	if x := o.replicasExcluded(); x != "" {
+		p := o.planned[i]
+		return usagef("%s runs one engine, not Ray replicas: model %s has data_parallel_size %d in %s (leave it out with --models)",
+			x, p.ModelName, p.Spec.Replicas.DataParallelSize, o.selection.config)
+	}
+	return nil
 }
 
 // defaultRounds is --paired's rounds when --repeat is not given.
@@ -558,8 +592,6 @@ func (o *matrixOptions) checkPaired() error {
 		return usagef("--paired does not apply to --profile: profile an experiment of its own")
 	case o.mismatch.on:
 		return usagef("--paired does not score mismatch yet: run --mismatch in a matrix without --paired")
-	case g.has("data-parallel-size"):
-		return o.replicas.refuse(g, "--paired")
 	case g.has("fresh-engine"):
 		return usagef("--paired keeps every engine loaded between rounds; leave out --fresh-engine")
 	case !g.has("repeat"):
@@ -583,6 +615,9 @@ func (o *matrixOptions) plan() error {
 		return usageError{err}
 	}
 	if o.planned, err = planMatrix(o.engineOptions, o.selection, f, o.experiment); err != nil {
+		return err
+	}
+	if err := o.checkModelReplicas(); err != nil {
 		return err
 	}
 	if o.mismatch.on {

@@ -34,9 +34,15 @@ type Model struct {
 	Name string `yaml:"name"`
 	// TensorParallelSize and MaxModelLen override the command line's for
 	// this model when set.
-	TensorParallelSize int            `yaml:"tensor_parallel_size"`
-	MaxModelLen        int            `yaml:"max_model_len"`
-	EngineArgs         map[string]any `yaml:"engine_args"`
+	TensorParallelSize int `yaml:"tensor_parallel_size"`
+	MaxModelLen        int `yaml:"max_model_len"`
+	// DataParallelSize, when set, runs the model's experiments on that
+	// many replicas as Ray actors, unless the command line gives
+	// --data-parallel-size: a size a model needs to fit is its
+	// TensorParallelSize, while how many replicas share a step is the
+	// run's question as much as the model's.
+	DataParallelSize int            `yaml:"data_parallel_size"`
+	EngineArgs       map[string]any `yaml:"engine_args"`
 	// Quantizations maps bf16, w8a16 and w8a8 to their checkpoints; a
 	// variant that is absent is not configured and is skipped.
 	Quantizations map[workload.Quantization]Variant `yaml:"quantizations"`
@@ -51,12 +57,14 @@ type Variant struct {
 }
 
 // reservedArgs have fields of their own and must not be set as engine_args:
-// the model path comes from the variant, the rest from the model entry.
-var reservedArgs = []string{"model", "tensor_parallel_size", "max_model_len"}
+// the model path comes from the variant, the rest from the model entry
+// (vLLM's own data_parallel_size would split one engine where rollbench
+// starts replicas of its own).
+var reservedArgs = []string{"model", "tensor_parallel_size", "data_parallel_size", "max_model_len"}
 
 // UnmarshalYAML keeps the entry's line for error messages.
 func (m *Model) UnmarshalYAML(n *yaml.Node) error {
-	if err := checkKeys(n, "name", "tensor_parallel_size", "max_model_len", "engine_args", "quantizations"); err != nil {
+	if err := checkKeys(n, "name", "tensor_parallel_size", "data_parallel_size", "max_model_len", "engine_args", "quantizations"); err != nil {
 		return err
 	}
 	type plain Model
@@ -144,8 +152,13 @@ func (f *File) validate() error {
 			bad(m, "defined twice")
 		}
 		seen[m.Name] = true
-		if m.TensorParallelSize < 0 || m.MaxModelLen < 0 {
-			bad(m, "tensor_parallel_size and max_model_len must be positive")
+		for _, size := range []struct {
+			key string
+			v   int
+		}{{"tensor_parallel_size", m.TensorParallelSize}, {"data_parallel_size", m.DataParallelSize}, {"max_model_len", m.MaxModelLen}} {
+			if size.v < 0 {
+				bad(m, "%s must be positive, got %d", size.key, size.v)
+			}
 		}
 		if len(m.Quantizations) == 0 {
 			bad(m, "no quantizations")
@@ -190,9 +203,9 @@ type Combination struct {
 	Configured bool
 	// Path is the checkpoint directory, or Builtin.
 	Path string
-	// TensorParallelSize and MaxModelLen are 0 where the model leaves the
-	// command line's.
-	TensorParallelSize, MaxModelLen int
+	// TensorParallelSize, DataParallelSize and MaxModelLen are 0 where
+	// the model leaves the command line's.
+	TensorParallelSize, DataParallelSize, MaxModelLen int
 	// EngineArgs are the model's merged with the variant's, which win.
 	EngineArgs map[string]any
 }
@@ -235,7 +248,7 @@ func (f *File) Select(models, quants []string, modelBase string) ([]Combination,
 		}
 		m := f.Models[i]
 		for _, q := range qs {
-			c := Combination{Model: m.Name, Quant: q, TensorParallelSize: m.TensorParallelSize, MaxModelLen: m.MaxModelLen}
+			c := Combination{Model: m.Name, Quant: q, TensorParallelSize: m.TensorParallelSize, DataParallelSize: m.DataParallelSize, MaxModelLen: m.MaxModelLen}
 			v, ok := m.Quantizations[q]
 			if ok {
 				c.Configured = true

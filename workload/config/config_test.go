@@ -2,6 +2,7 @@ package config
 
 import (
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,6 +109,46 @@ func TestSelect(t *testing.T) {
 	sel, err = tiny.Select(nil, nil, "")
 	if err != nil || len(sel) != 3 || sel[0].Path != Builtin || sel[1].Configured || sel[2].Path != Builtin {
 		t.Errorf("tiny selection = %+v, %v", sel, err)
+	}
+}
+
+// TestSelectDataParallel checks that a model's data_parallel_size reaches
+// each of its combinations, and only its own.
+func TestSelectDataParallel(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		yaml string
+		want map[string]int // combination: data-parallel size
+	}{
+		{"unset", "models:\n  - name: a\n    quantizations: {bf16: {path: builtin}, w8a8: {path: builtin}}\n",
+			map[string]int{"a_bf16": 0, "a_w8a16": 0, "a_w8a8": 0}},
+		{"every variant of its model", "models:\n  - name: a\n    data_parallel_size: 2\n    quantizations: {bf16: {path: builtin}, w8a8: {path: builtin}}\n",
+			map[string]int{"a_bf16": 2, "a_w8a16": 2, "a_w8a8": 2}},
+		{"not another model's", "models:\n  - name: a\n    data_parallel_size: 4\n    tensor_parallel_size: 2\n    quantizations: {bf16: {path: builtin}}\n" +
+			"  - name: b\n    quantizations: {bf16: {path: builtin}}\n",
+			map[string]int{"a_bf16": 4, "a_w8a16": 4, "a_w8a8": 4, "b_bf16": 0, "b_w8a16": 0, "b_w8a8": 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "models.yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sel, err := f.Select(nil, nil, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int{}
+			for _, c := range sel {
+				got[c.Name()] = c.DataParallelSize
+			}
+			if !maps.Equal(got, tc.want) {
+				t.Errorf("data-parallel sizes %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
 
