@@ -39,7 +39,9 @@ var (
 		{"output tok/s", true}, {"elapsed s", true}, {"req/s", true}, {"seq/s", true}, {"speedup vs bf16", false}}
 	// e2elColumns follow when a row has E2EL figures.
 	e2elColumns = []column{{"E2EL mean ms", true}, {"E2EL p99 ms", true}, {"E2EL speedup vs bf16", false}}
-	// mismatchColumns follow the speedup when a row has a mismatch.
+	// replicaColumns follow the speedup when a row ran on replicas.
+	replicaColumns = []column{{"step makespan s", true}, {"imbalance", true}}
+	// mismatchColumns follow them when a row has a mismatch.
 	mismatchColumns = []column{{"k3 KL", true}, {"probs diff max", true}}
 	notesColumn     = column{"notes", false}
 )
@@ -59,6 +61,12 @@ func hasE2EL(s Summary) bool {
 // mismatch, for which the tables add columns.
 func hasMismatch(s Summary) bool {
 	return slices.ContainsFunc(s.Rows, func(e Entry) bool { return scored(e) })
+}
+
+// hasReplicas reports whether an ok row of s ran on replicas, for which
+// the tables add columns.
+func hasReplicas(s Summary) bool {
+	return slices.ContainsFunc(s.Rows, func(e Entry) bool { return e.Status == StatusOK && e.Replicas != nil })
 }
 
 // scored reports a row whose mismatch the summaries show: an A/A row's
@@ -165,6 +173,8 @@ func CSV(w io.Writer, s Summary) error {
 	for _, f := range csvMismatch {
 		header = append(header, f.name)
 	}
+	// So are a data-parallel step's.
+	header = append(header, "data_parallel_size", MetricStepMakespan, "imbalance")
 	if e2el {
 		header = append(header, "e2el_speedup_vs_bf16", "e2el_speedup_direction")
 	}
@@ -199,6 +209,7 @@ func CSV(w io.Writer, s Summary) error {
 			raw(e.RequestsPerSecond), raw(e.SequencesPerSecond), raw(e.MeanE2ELms), raw(e.P99E2ELms),
 			raw(e.Speedup.Ratio), e.Speedup.Metric, direction(e.Speedup)}
 		record = append(record, mismatchRecord(e)...)
+		record = append(record, replicasRecord(e)...)
 		if e2el {
 			record = append(record, raw(e.E2ELSpeedup.Ratio), direction(e.E2ELSpeedup))
 			if e.E2ELSpeedup.Reason != "" {
@@ -214,7 +225,7 @@ func CSV(w io.Writer, s Summary) error {
 		record := make([]string, len(header)+1)
 		record[0], record[1], record[2] = "geomean", g.Quant, "geomean"
 		v := g.Ratio
-		record[12], record[13], record[14] = raw(&v), MetricOutput, direction(Speedup{Ratio: &v})
+		record[12], record[13], record[14] = raw(&v), g.Metric, direction(Speedup{Ratio: &v})
 		record[len(record)-1] = fmt.Sprintf("geometric mean over %d models", g.Models)
 		cw.Write(record)
 	}
@@ -255,6 +266,16 @@ func mismatchRecord(e Entry) []string {
 		cells[2+i] = raw(&v)
 	}
 	return cells
+}
+
+// replicasRecord is an ok data-parallel row's size, step makespan and
+// imbalance in CSV cells, empty for any other row.
+func replicasRecord(e Entry) []string {
+	r := e.Replicas
+	if e.Status != StatusOK || r == nil {
+		return make([]string, 3)
+	}
+	return []string{strconv.Itoa(r.DataParallelSize), raw(&r.StepS), raw(&r.Imbalance)}
 }
 
 // raw is a number in full precision, empty when not known.
@@ -309,8 +330,11 @@ func table(s Summary, esc func(string) string) (cols []column, cells [][]string,
 	if len(s.Rows) == 0 {
 		return nil, nil, nil
 	}
-	e2el, mismatch := hasE2EL(s), hasMismatch(s)
+	e2el, mismatch, replicas := hasE2EL(s), hasMismatch(s), hasReplicas(s)
 	cols = slices.Clone(leadColumns)
+	if replicas {
+		cols = append(cols, replicaColumns...)
+	}
 	if mismatch {
 		cols = append(cols, mismatchColumns...)
 	}
@@ -331,6 +355,13 @@ func table(s Summary, esc func(string) string) (cols []column, cells [][]string,
 			withInterval(fixed(e.OutputTokensPerSecond, 1, ok), e), fixed(e.ElapsedSeconds, 2, ok),
 			fixed(e.RequestsPerSecond, 2, ok), fixed(e.SequencesPerSecond, 2, ok),
 			speedupCell(e.Speedup)}
+		if replicas {
+			step, imbalance := "N/A", "N/A"
+			if r := e.Replicas; ok && r != nil {
+				step, imbalance = fixed(&r.StepS, 3, true), fixed(&r.Imbalance, 2, true)
+			}
+			row = append(row, step, imbalance)
+		}
 		if mismatch {
 			k3, probs := "N/A", "N/A"
 			if scored(e) {
@@ -471,16 +502,27 @@ func significance() string {
 
 // footnotes say what the speedups compare.
 func footnotes(s Summary) []string {
-	var output, total bool
+	var output, total, makespan bool
 	for _, e := range s.Rows {
 		if e.Speedup.Ratio != nil {
 			output = output || e.Speedup.Metric == MetricOutput
 			total = total || e.Speedup.Metric == MetricTotal
+			makespan = makespan || e.Speedup.Metric == MetricStepMakespan
 		}
 	}
 	var notes []string
-	if output || total {
-		notes = append(notes, "speedup vs bf16: the row's output tok/s / its model's bf16 output tok/s; ^ faster than bf16, v slower, no mark when equal to 2 decimals.")
+	const marks = "; ^ faster than bf16, v slower, no mark when equal to 2 decimals."
+	switch {
+	case (output || total) && makespan:
+		notes = append(notes, "speedup vs bf16: the row's output tok/s / its model's bf16 output tok/s, or where both ran on replicas (both have a step makespan) its model's bf16 step makespan / the row's"+marks)
+	case makespan:
+		notes = append(notes, "speedup vs bf16: its model's bf16 step makespan / the row's"+marks)
+	case output || total:
+		notes = append(notes, "speedup vs bf16: the row's output tok/s / its model's bf16 output tok/s"+marks)
+	}
+	if hasReplicas(s) {
+		notes = append(notes, "step makespan s: a data-parallel step's (--data-parallel-size, or a model's data_parallel_size) time until its last sample was back from any replica, the headline of a rollout that waits for all; "+
+			"imbalance: its slowest replica's makespan / the mean replica's, 1 when all finish together; with repetitions, both are their means.")
 	}
 	if hasMismatch(s) {
 		notes = append(notes, mismatchFootnote(s))
@@ -488,7 +530,11 @@ func footnotes(s Summary) []string {
 	if hasSamples(s) {
 		n := "With repetitions (--repeat): output tok/s is the mean of the repetitions ± half its 95% Student's t interval as a share of the mean"
 		if hasWelch(s) {
-			n += "; a speedup is the ratio of the mean throughputs [its 95% interval, Fieller's, unbounded when bf16's mean is too uncertain] with the p-value of Welch's t-test" + significance()
+			n += "; a speedup is the ratio of the mean throughputs [its 95% interval, Fieller's, unbounded when bf16's mean is too uncertain]"
+			if slices.ContainsFunc(s.Rows, func(e Entry) bool { return e.Speedup.Interval != nil && e.Speedup.Metric == MetricStepMakespan }) {
+				n += " (of step makespans, bf16's mean over the row's, unbounded when the row's is too uncertain)"
+			}
+			n += " with the p-value of Welch's t-test" + significance()
 		}
 		notes = append(notes, n+".")
 	}

@@ -114,6 +114,21 @@ type Row struct {
 	// MismatchError is why a result that asked for a mismatch has none,
 	// or only part of one.
 	MismatchError string `json:"mismatch_error,omitempty"`
+	// Replicas is an ok data-parallel step's (--data-parallel-size), nil
+	// for one engine.
+	Replicas *Replicas `json:"replicas,omitempty"`
+}
+
+// Replicas is what a summary shows of a data-parallel step: its headline,
+// the step makespan, and how far apart its replicas finished. With
+// repetitions both are their means.
+type Replicas struct {
+	DataParallelSize int `json:"data_parallel_size"`
+	// StepS is until the last sample was back from any replica: the
+	// figure a speedup between two data-parallel steps compares.
+	StepS float64 `json:"step_makespan_s"`
+	// Imbalance is the slowest replica's makespan over the mean replica's.
+	Imbalance float64 `json:"imbalance"`
 }
 
 // Mismatch is a row's verl figures and what they were scored against.
@@ -386,11 +401,17 @@ type rollbenchFile struct {
 	RequestsPerSecond *float64 `json:"requests_per_second"`
 	TokensPerSecond   *float64 `json:"tokens_per_second"`
 	// Repetitions are an offline run's measured passes, when it repeated.
+	// A data-parallel pass's generate_s is its step makespan: the
+	// driver's wait for the last sample back from any replica.
 	Repetitions []struct {
-		GenerateS float64 `json:"generate_s"`
-		Output    float64 `json:"output_tokens_per_second"`
-		Total     float64 `json:"total_tokens_per_second"`
+		GenerateS float64  `json:"generate_s"`
+		Output    float64  `json:"output_tokens_per_second"`
+		Total     float64  `json:"total_tokens_per_second"`
+		Imbalance *float64 `json:"imbalance"`
 	} `json:"repetitions"`
+	// Replicas is an offline result's data-parallel step, its first
+	// pass's spread.
+	Replicas *result.Replicas `json:"replicas"`
 
 	// An online result's figures: the vllm bench serve keys, and the
 	// samples completed, which those keys do not count.
@@ -454,6 +475,7 @@ func loadRollbench(data []byte, schema json.RawMessage) (Row, error) {
 		if len(f.Repetitions) > 1 {
 			setRepetitions(&row, f)
 		}
+		row.Replicas = replicas(f)
 		if m := f.Mismatch; m != nil {
 			row.MismatchError = m.Error
 			if m.Metrics != nil {
@@ -491,6 +513,32 @@ func setRepetitions(row *Row, f rollbenchFile) {
 	row.ElapsedSeconds = mean(s.ElapsedSeconds)
 	row.RequestsPerSecond = mean(reqs)
 	row.SequencesPerSecond = mean(seqs)
+}
+
+// replicas is an offline result's data-parallel step as a summary shows
+// it, nil for one engine (or a spread the result does not have). Repeated,
+// its figures are the means of the repetitions', as the row's others.
+func replicas(f rollbenchFile) *Replicas {
+	p := f.Replicas
+	if p == nil || p.Spread == nil {
+		return nil
+	}
+	r := &Replicas{DataParallelSize: p.DataParallelSize, StepS: p.Spread.StepS, Imbalance: p.Spread.Imbalance}
+	if len(f.Repetitions) < 2 {
+		return r
+	}
+	var steps, imbalances []float64
+	for _, rep := range f.Repetitions {
+		steps = append(steps, rep.GenerateS)
+		if rep.Imbalance != nil {
+			imbalances = append(imbalances, *rep.Imbalance)
+		}
+	}
+	r.StepS = metrics.Mean(steps)
+	if len(imbalances) == len(steps) {
+		r.Imbalance = metrics.Mean(imbalances)
+	}
+	return r
 }
 
 // pairedFile is the part of a paired experiment's result a summary needs;

@@ -256,8 +256,11 @@ func barOf(e Entry) Bar {
 			b.Low, b.High = *iv.Low, *iv.High
 		}
 	}
-	if sp.Metric == MetricTotal {
+	switch sp.Metric {
+	case MetricTotal:
 		b.Value += "\non total tok/s"
+	case MetricStepMakespan:
+		b.Value += "\non step makespan"
 	}
 	if aa := sp.AABand; aa != nil && aa.Low != nil && aa.High != nil {
 		b.AA = &[2]float64{*aa.Low, *aa.High}

@@ -218,13 +218,14 @@ type plotCase struct {
 // plotCases are the speedup charts of the repeated results (intervals,
 // one not significant), of the mixed ones (no intervals, one on total
 // tok/s), of the paired ones and the sequential --aa ones (each model's
-// A/A band behind its bars) and of seven made-up bars, and both curves of a timeline with
+// A/A band behind its bars), of the data-parallel ones (on step makespan
+// where both rows ran on replicas) and of seven made-up bars, and both curves of a timeline with
 // recorded running counts, of one without and of samples that all finish
 // together.
 func plotCases(t *testing.T) []plotCase {
 	t.Helper()
 	var cases []plotCase
-	for _, dir := range []string{"repeated", "mixed", "paired", "aa"} {
+	for _, dir := range []string{"repeated", "mixed", "paired", "aa", "replicas"} {
 		rows, problems, err := Load(filepath.Join("testdata", dir))
 		if err != nil {
 			t.Fatal(err)

@@ -101,6 +101,23 @@ var goldenCases = []struct {
 		{"tiny", "w8a16", "ok", "7877.5", "1.10x ~ [1.00, 1.20] p=0.036"},
 		{"tiny", "w8a8", "ok", "7877.5", "1.10x ~ [1.00, 1.20] p=0.036"},
 	}},
+	{"replicas", nil, []line{
+		// Step makespans 4.0, 4.2, 3.8 s and 3.0, 3.1, 2.9 s: ratio 4 / 3
+		// = 1.333, Welch t = 7.746 at 2.94 df, p = 0.005; Fieller's
+		// interval, the roots of (3^2 - t^2 0.01/3) rho^2 - 2 (4)(3) rho +
+		// (4^2 - t^2 0.04/3) with t = 3.2148: 1.1893 and 1.4876.
+		{"rep", "bf16", "ok", "32.1", "(baseline)"},
+		{"rep", "w8a16", "failed", "N/A", "N/A"},
+		{"rep", "w8a8", "ok", "42.7", "1.33x ^ [1.19, 1.49] p=0.005"},
+		// 128 output tokens in 6.4 s on one engine and 3.2 s on two
+		// replicas: 20 and 40 tok/s.
+		{"solo", "bf16", "ok", "20.0", "(baseline)"},
+		{"solo", "w8a8", "ok", "40.0", "2.00x ^"},
+		// Step makespans 3.9898 and 3.2 s: 1.247, where output tok/s
+		// (128 and 120 tokens) would give 1.169.
+		{"tiny", "bf16", "ok", "32.1", "(baseline)"},
+		{"tiny", "w8a8", "ok", "37.5", "1.25x ^"},
+	}},
 	{"empty", nil, nil},
 }
 
@@ -269,7 +286,7 @@ func TestNoE2ELColumns(t *testing.T) {
 	wantHeader := map[string]string{
 		"txt": "model  quant  status   output tok/s  elapsed s  req/s  seq/s  speedup vs bf16         notes",
 		"csv": `model,quant,status,format,source,output_tok_s,total_tok_s,elapsed_s,req_s,seq_s,mean_e2el_ms,p99_e2el_ms,speedup_vs_bf16,speedup_metric,speedup_direction,` +
-			`mismatch_reference,mismatch_tokens,k3_kl,kl,rollout_probs_diff_max,rollout_probs_diff_mean,rollout_actor_probs_pearson_corr,chi2_token,chi2_seq,log_ppl_abs_diff,ppl_ratio,rollout_is_eff_sample_size,notes`,
+			`mismatch_reference,mismatch_tokens,k3_kl,kl,rollout_probs_diff_max,rollout_probs_diff_mean,rollout_actor_probs_pearson_corr,chi2_token,chi2_seq,log_ppl_abs_diff,ppl_ratio,rollout_is_eff_sample_size,data_parallel_size,step_makespan_s,imbalance,notes`,
 		"md": "| model | quant | status  | output tok/s | elapsed s | req/s | seq/s | speedup vs bf16        | notes",
 	}
 	for _, r := range reporters {

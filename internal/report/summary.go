@@ -20,6 +20,9 @@ const (
 	MetricTotal  = "total_tok_s"
 	// MetricMeanE2EL is the latency an E2EL speedup compares.
 	MetricMeanE2EL = "mean_e2el_ms"
+	// MetricStepMakespan is what a speedup between two data-parallel
+	// steps compares, their headline.
+	MetricStepMakespan = "step_makespan_s"
 )
 
 // Summary is a folder's rows in report order, each with its speedups over its
@@ -38,9 +41,12 @@ type Summary struct {
 // Geomean is the geometric mean of one quantization's throughput
 // speedups across models.
 type Geomean struct {
-	Quant  string  `json:"quant"`
-	Ratio  float64 `json:"ratio"`
-	Models int     `json:"models"`
+	Quant string  `json:"quant"`
+	Ratio float64 `json:"ratio"`
+	// Metric is the metric of the speedups, or theirs joined by "+" when
+	// they differ.
+	Metric string `json:"metric"`
+	Models int    `json:"models"`
 }
 
 // Entry is a row of a summary.
@@ -82,8 +88,9 @@ type Speedup struct {
 	// Ratio is nil when there is nothing to compare; Reason then says why
 	// for an ok row that should have had one.
 	Ratio *float64 `json:"ratio,omitempty"`
-	// Metric is MetricOutput when both rows know output tok/s, else
-	// MetricTotal; MetricMeanE2EL for an E2EL speedup.
+	// Metric is MetricStepMakespan when both rows ran on replicas, else
+	// MetricOutput when both know output tok/s, else MetricTotal;
+	// MetricMeanE2EL for an E2EL speedup.
 	Metric string `json:"metric,omitempty"`
 	Reason string `json:"reason,omitempty"`
 	// Interval is set when both rows were measured more than once: the
@@ -473,6 +480,9 @@ func compare(r Row, baselines []Row) (sp, e2el Speedup, notes []string) {
 		if differ(r.Prompts, base.Prompts) || differ(r.N, base.N) {
 			notes = append(notes, fmt.Sprintf("workload differs from bf16: %s vs %s", describeWorkload(r), describeWorkload(base)))
 		}
+		if describeEngines(r) != describeEngines(base) {
+			notes = append(notes, fmt.Sprintf("data-parallel size differs from bf16: %s vs %s", describeEngines(r), describeEngines(base)))
+		}
 		return sp, e2el, notes
 	}
 	if r.MeanE2ELms != nil {
@@ -482,8 +492,12 @@ func compare(r Row, baselines []Row) (sp, e2el Speedup, notes []string) {
 }
 
 // ratio divides a row's throughput by its baseline's: output tok/s when both
-// have it, else total tok/s.
+// have it, else total tok/s; or, for two data-parallel steps, the
+// baseline's step makespan by the row's.
 func ratio(r, base Row) Speedup {
+	if r.Replicas != nil && base.Replicas != nil {
+		return makespanRatio(r, base)
+	}
 	sp := Speedup{Metric: MetricOutput}
 	num, den := r.OutputTokensPerSecond, base.OutputTokensPerSecond
 	if num == nil || den == nil {
@@ -512,6 +526,25 @@ func ratio(r, base Row) Speedup {
 	return sp
 }
 
+// makespanRatio compares two data-parallel steps by their headline, the
+// step makespan: the baseline's over the row's, so that above 1 the row is
+// faster, as with throughput. Output tokens do not enter it: the step is
+// done when its last sample is, however long the samples were.
+func makespanRatio(r, base Row) Speedup {
+	if !(r.Replicas.StepS > 0) {
+		return Speedup{Reason: "step makespan of 0"}
+	}
+	v := base.Replicas.StepS / r.Replicas.StepS
+	sp := Speedup{Ratio: &v, Metric: MetricStepMakespan}
+	if r.Samples != nil && base.Samples != nil {
+		// A data-parallel pass's elapsed time is its step makespan.
+		if c, ok := metrics.CompareLooks(base.Samples.ElapsedSeconds, r.Samples.ElapsedSeconds, looks(r)*looks(base)); ok {
+			sp.Interval = &c
+		}
+	}
+	return sp
+}
+
 // looks is how many looks a row's stopping rule took, 1 without one.
 func looks(r Row) int {
 	if r.Stop == nil || len(r.Stop.Looks) == 0 {
@@ -524,7 +557,7 @@ func looks(r Row) int {
 // speedups, in report order, for the quantizations that two models at
 // least have a speedup for.
 func geomeans(rows []Entry) []Geomean {
-	ratios := map[string][]float64{}
+	ratios, metricsOf := map[string][]float64{}, map[string][]string{}
 	var quants []string
 	for _, e := range rows {
 		if e.Speedup.Ratio == nil || e.Speedup.Metric == MetricMeanE2EL || e.AA {
@@ -534,6 +567,9 @@ func geomeans(rows []Entry) []Geomean {
 			quants = append(quants, e.Quant)
 		}
 		ratios[e.Quant] = append(ratios[e.Quant], *e.Speedup.Ratio)
+		if !slices.Contains(metricsOf[e.Quant], e.Speedup.Metric) {
+			metricsOf[e.Quant] = append(metricsOf[e.Quant], e.Speedup.Metric)
+		}
 	}
 	slices.SortStableFunc(quants, func(a, b string) int { return cmp.Or(cmp.Compare(quantRank(a), quantRank(b)), cmp.Compare(a, b)) })
 	var out []Geomean
@@ -542,7 +578,8 @@ func geomeans(rows []Entry) []Geomean {
 			continue
 		}
 		if g, ok := metrics.GeoMean(ratios[q]); ok {
-			out = append(out, Geomean{Quant: q, Ratio: g, Models: len(ratios[q])})
+			slices.Sort(metricsOf[q])
+			out = append(out, Geomean{Quant: q, Ratio: g, Metric: strings.Join(metricsOf[q], "+"), Models: len(ratios[q])})
 		}
 	}
 	return out
@@ -565,6 +602,13 @@ func e2elRatio(r, base Row) Speedup {
 
 // differ reports two known (non-zero) workload figures that are not equal.
 func differ(a, b int) bool { return a != 0 && b != 0 && a != b }
+
+func describeEngines(r Row) string {
+	if r.Replicas == nil {
+		return "one engine"
+	}
+	return fmt.Sprintf("%d replicas", r.Replicas.DataParallelSize)
+}
 
 func describeWorkload(r Row) string {
 	s := "? prompts"

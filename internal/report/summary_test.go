@@ -19,6 +19,10 @@ func TestSpeedup(t *testing.T) {
 	totalOnly := func(quant string, total float64) Row {
 		return Row{Model: "m", Quant: quant, Status: StatusOK, Format: FormatVLLMThroughput, TotalTokensPerSecond: f(total)}
 	}
+	onReplicas := func(r Row, stepS float64) Row {
+		r.Replicas = &Replicas{DataParallelSize: 2, StepS: stepS, Imbalance: 1.1}
+		return r
+	}
 	base := offline("bf16", 100, 300)
 	for _, tc := range []struct {
 		name      string
@@ -37,6 +41,12 @@ func TestSpeedup(t *testing.T) {
 		{"just faster", offline("w8a8", 100.6, 300), []Row{base}, "1.01x ^", "faster", 1.006, MetricOutput},
 		{"total when the row lacks output", totalOnly("w8a8", 450), []Row{base}, "1.50x ^ ¹", "faster", 1.5, MetricTotal},
 		{"total when the baseline lacks output", offline("w8a8", 50, 150), []Row{totalOnly("bf16", 600)}, "0.25x v ¹", "slower", 0.25, MetricTotal},
+		// bf16's step makespan over the row's, whatever the throughputs.
+		{"step makespan when both ran on replicas", onReplicas(offline("w8a8", 90, 280), 3.2), []Row{onReplicas(base, 4)}, "1.25x ^", "faster", 1.25, MetricStepMakespan},
+		{"longer step on replicas", onReplicas(offline("w8a8", 125, 310), 5), []Row{onReplicas(base, 4)}, "0.80x v", "slower", 0.8, MetricStepMakespan},
+		{"throughput when bf16 ran on one engine", onReplicas(offline("w8a8", 125, 310), 3.2), []Row{base}, "1.25x ^", "faster", 1.25, MetricOutput},
+		{"throughput when the row ran on one engine", offline("w8a8", 91, 290), []Row{onReplicas(base, 4)}, "0.91x v", "slower", 0.91, MetricOutput},
+		{"zero step makespan", onReplicas(offline("w8a8", 125, 310), 0), []Row{onReplicas(base, 4)}, "N/A (step makespan of 0)", "", 0, ""},
 		{"baseline", base, []Row{base}, "(baseline)", "baseline", 0, ""},
 		{"baseline without others", base, nil, "(baseline)", "baseline", 0, ""},
 		{"no baseline", offline("w8a8", 125, 310), nil, "N/A (no bf16 baseline)", "", 0, ""},
