@@ -14,7 +14,8 @@ import (
 )
 
 // Console writes the short summary rollbench prints after a run: what ran,
-// its headline figures, its mismatch against the BF16 policy, its warnings,
+// its headline figures, how its replicas shared a data-parallel step, its
+// mismatch against the BF16 policy, its warnings,
 // its profiled pass and where its result and its engine log are. res is the
 // *result.Offline, *result.Online or *result.Paired saved at path, or the
 // *result.Score of a samples file.
@@ -81,7 +82,39 @@ func consoleOffline(b *strings.Builder, r *result.Offline) {
 			fmt.Fprintf(b, "  note        %s\n", c)
 		}
 	}
+	consoleReplicas(b, r.Replicas)
 	consoleMismatch(b, "mismatch", "", r.Mismatch)
+}
+
+// consoleReplicas shows a data-parallel step: where its replicas ran, how
+// they finished against each other in the first measured pass, and what
+// going through Ray cost. An ok result has a measured pass.
+func consoleReplicas(b *strings.Builder, p *result.Replicas) {
+	if p == nil || p.Spread == nil {
+		return
+	}
+	c, pl, sp := p.Cluster, p.Placement, p.Spread
+	how, nodes := "joined", "nodes"
+	if c.Started {
+		how = "started"
+	}
+	if len(c.Nodes) == 1 {
+		nodes = "node"
+	}
+	fmt.Fprintf(b, "  replicas    %d x tp%d on Ray (%s %s, %d %s), %s: step %.3f s, slowest replica %d (%.3f s), imbalance %.2f, idle %.1f%% of device time\n",
+		p.DataParallelSize, p.TensorParallelSize, how, c.Address, len(c.Nodes), nodes, p.Dispatch,
+		sp.StepS, sp.Slowest, sp.Replicas[sp.Slowest].MakespanS, sp.Imbalance, 100*sp.IdleShare)
+	for _, f := range sp.Replicas {
+		at := pl.Replicas[f.Replica]
+		fmt.Fprintf(b, "    replica %-2d pid %d on %s: ", f.Replica, at.PID, at.NodeIP)
+		if f.Samples == 0 {
+			b.WriteString("no samples\n")
+			continue
+		}
+		fmt.Fprintf(b, "%d samples, %d output tokens, makespan %.3f s, %.1f tok/s\n", f.Samples, f.OutputTokens, f.MakespanS, f.OutputTokensPerSecond)
+	}
+	fmt.Fprintf(b, "  ray         connect %.1f s, placement %.2f s, actors + loads %.1f s, handout %.1f ms, call overhead %.1f ms mean\n",
+		c.ConnectS, pl.PlaceS, pl.StartS, 1e3*p.HandoutS, 1e3*p.CallOverheadS.Mean)
 }
 
 // consoleMismatch shows a scored pass's headline figures against the

@@ -24,6 +24,8 @@ func TestConsole(t *testing.T) {
 		{"offline", &result.Offline{}, func(b *bytes.Buffer, r any) error { return Console(b, r, path) }},
 		{"offline_mismatch", &result.Offline{}, func(b *bytes.Buffer, r any) error { return Console(b, r, path) }},
 		{"offline_mismatch_error", &result.Offline{}, func(b *bytes.Buffer, r any) error { return Console(b, r, path) }},
+		{"replicas", &result.Offline{}, func(b *bytes.Buffer, r any) error { return Console(b, r, path) }},
+		{"replicas_joined", &result.Offline{}, func(b *bytes.Buffer, r any) error { return Console(b, r, path) }},
 		{"score", &result.Score{}, func(b *bytes.Buffer, r any) error { return Console(b, r, "/results/tiny_w8a8.score.json") }},
 		{"score_failed", &result.Score{}, func(b *bytes.Buffer, r any) error { return Console(b, r, "/results/tiny_w8a8.score.json") }},
 		{"online", &result.Online{}, func(b *bytes.Buffer, r any) error { return Console(b, r, path) }},
