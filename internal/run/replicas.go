@@ -74,7 +74,7 @@ func runReplicas(ctx context.Context, in *pyembed.Interpreter, r *result.Offline
 	defer func() {
 		progress.From(ctx).Phase(progress.Teardown, "")
 		start := time.Now()
-		err = errors.Join(err, shutDown(ctx, reps))
+		err = errors.Join(err, shutDownWithin(ctx, reps, replicaTeardownLimit))
 		r.Timings.Teardown = time.Since(start).Seconds()
 	}()
 

@@ -44,17 +44,29 @@ type watchKey struct{}
 // teardownLimit bounds an engine's shutdown (1-2 s on this machine; vLLM
 // kills what is left of its processes after 5 s); past it the shutdown is
 // interrupted, and whatever of the engine is left dies with rollbench.
-const teardownLimit = 8 * time.Second
+// Replicas on Ray take longer: every engine's shutdown, then the cluster's
+// (7 s for two replicas on this machine, loaded).
+const (
+	teardownLimit        = 8 * time.Second
+	replicaTeardownLimit = 40 * time.Second
+)
+
+// closer is an engine, or the replicas of a data-parallel step.
+type closer interface{ Close(context.Context) error }
 
 // shutDown stops eng's processes. It runs even when ctx was cancelled,
 // since it is what returns the device memory, and their exits are then no
 // failure; but within teardownLimit, and the interpreter's GiveUp after it.
-func shutDown(ctx context.Context, eng interface{ Close(context.Context) error }) error {
+func shutDown(ctx context.Context, eng closer) error {
+	return shutDownWithin(ctx, eng, teardownLimit)
+}
+
+func shutDownWithin(ctx context.Context, eng closer, limit time.Duration) error {
 	if w, ok := ctx.Value(watchKey{}).(*supervise.EngineWatch); ok {
 		w.Expect()
 	}
-	ctx, cancel := context.WithTimeoutCause(context.WithoutCancel(ctx), teardownLimit,
-		fmt.Errorf("the engine's teardown took longer than %s", teardownLimit))
+	ctx, cancel := context.WithTimeoutCause(context.WithoutCancel(ctx), limit,
+		fmt.Errorf("the engine's teardown took longer than %s", limit))
 	defer cancel()
 	return eng.Close(ctx)
 }

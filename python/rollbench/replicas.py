@@ -157,12 +157,10 @@ def connect(address: str | None, devices: int, device: str, env: dict[str, str])
         "runtime_env": {"env_vars": env, "py_modules": [_package_dir()]},
     }
     if address is None:
-        resource = DEVICE_RESOURCES[device]
         opts.update(address="local", _node_ip_address="127.0.0.1")
-        if resource == "GPU":
-            opts["num_gpus"] = devices
-        else:
-            opts["resources"] = {resource: devices}
+        # Ray counts GPUs and NPUs itself; a CPU host offers the stand-in.
+        if device == "cpu":
+            opts["resources"] = {CPU_DEVICE: devices}
     else:
         opts["address"] = address
     ray.init(**opts)
@@ -243,7 +241,9 @@ def start(
                 )
         rep.loads = ray.get([a.load.remote(kwargs) for a in rep.actors])
     except BaseException:
-        close(rep)
+        # Quickly, within an interrupt's grace: the driver leaves the
+        # cluster after (disconnect).
+        _remove(rep)
         raise
     return rep, {"place_s": placed - t0, "start_s": time.monotonic() - placed, "replicas": rep.loads}
 
@@ -343,16 +343,25 @@ def close(rep: Replicas) -> None:
 
     if not ray.is_initialized():
         return
-    try:
-        ray.get([a.shutdown.remote() for a in rep.actors], timeout=30)
-    except Exception:
-        pass  # a dead replica cannot shut down; it is killed below
+    deadline = time.monotonic() + 20
+    for ref in [a.shutdown.remote() for a in rep.actors]:
+        try:
+            ray.get(ref, timeout=max(0.0, deadline - time.monotonic()))
+        except Exception:
+            pass  # a dead or stuck replica cannot shut down; it is killed below
+    _remove(rep)
+    ray.shutdown()
+
+
+def _remove(rep: Replicas) -> None:
+    """Kills rollbench's actors and removes its placement groups."""
+    import ray
+
     for a in rep.actors:
         ray.kill(a)
     for pg in rep.groups:
         ray.util.remove_placement_group(pg)
     rep.actors, rep.groups = [], []
-    ray.shutdown()
 
 
 def disconnect() -> None:
