@@ -4,7 +4,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/rollbench/rollbench/internal/result"
@@ -43,7 +42,6 @@ type Checkpoint struct {
 // Identify reads dir's config and tokenizer.
 func Identify(ctx context.Context, in *pyembed.Interpreter, dir string) (Checkpoint, error) {
 	var c Checkpoint
-	var data string
 	err := in.Do(ctx, func(s *pyembed.Scope) error {
 		m, err := s.Import("rollbench.checkpoint")
 		if err != nil {
@@ -53,20 +51,8 @@ func Identify(ctx context.Context, in *pyembed.Interpreter, dir string) (Checkpo
 		if err != nil {
 			return err
 		}
-		js, err := s.Import("json")
-		if err != nil {
-			return err
-		}
-		out, err := js.CallMethod("dumps", []any{id}, nil)
-		if err != nil {
-			return err
-		}
-		data, err = out.Str()
-		return err
+		return decodeJSON(s, id, &c)
 	})
-	if err == nil {
-		err = json.Unmarshal([]byte(data), &c)
-	}
 	if err != nil {
 		return c, fmt.Errorf("read checkpoint %s: %w", dir, err)
 	}
