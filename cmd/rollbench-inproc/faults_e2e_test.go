@@ -173,6 +173,26 @@ func (f *faultRun) waitProc(s string, within time.Duration) proc {
 	return proc{}
 }
 
+// killInGenerate kills the run's process whose command line holds name
+// with SIGKILL a second into the measured generate, and checks that the
+// run fails at once and leaves nothing behind. It returns the process.
+func (f *faultRun) killInGenerate(name string) proc {
+	f.t.Helper()
+	f.waitLine("rollbench-inproc: phase generate", 8*time.Minute)
+	time.Sleep(time.Second)
+	victim := f.waitProc(name, time.Second)
+	tree := f.tree()
+	if err := syscall.Kill(victim.pid, syscall.SIGKILL); err != nil {
+		f.t.Fatal(err)
+	}
+	at := time.Now()
+	if code := f.waitExit(at, stopWithin); code != 1 {
+		f.t.Errorf("exit %d, want 1:\n%s", code, lastLines(f.output(), 20))
+	}
+	assertGone(f.t, tree, f.mark, 10*time.Second)
+	return victim
+}
+
 // failedResult reads the run's result, which must say it failed because
 // of cause.
 func (f *faultRun) failedResult(name, cause string) {
@@ -317,18 +337,7 @@ func TestSignalDuringTeardown(t *testing.T) {
 // exit 1.
 func TestEngineCoreKilledDuringGenerate(t *testing.T) {
 	f := startFault(t, append([]string{"--name", "core"}, faultRollout...)...)
-	f.waitLine("rollbench-inproc: phase generate", 5*time.Minute)
-	time.Sleep(time.Second)
-	core := f.waitProc("VLLM::EngineCore", time.Second)
-	tree := f.tree()
-	if err := syscall.Kill(core.pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	at := time.Now()
-	if code := f.waitExit(at, stopWithin); code != 1 {
-		t.Errorf("exit %d, want 1:\n%s", code, lastLines(f.output(), 20))
-	}
-	assertGone(t, tree, f.mark, 5*time.Second)
+	core := f.killInGenerate("VLLM::EngineCore")
 	cause := fmt.Sprintf("engine core (VLLM::EngineCore, pid %d) killed by SIGKILL", core.pid)
 	f.failedResult("core", cause)
 	if !strings.Contains(f.output(), "rollbench-inproc: "+cause) {

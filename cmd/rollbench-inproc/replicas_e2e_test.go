@@ -229,18 +229,7 @@ func TestReplicasJoinACluster(t *testing.T) {
 func TestReplicaKilledMidStep(t *testing.T) {
 	args := append([]string{"--name", "dpkill"}, faultRollout...)
 	f := startFault(t, append(args, "--data-parallel-size", "2")...)
-	f.waitLine("rollbench-inproc: phase generate", 8*time.Minute)
-	time.Sleep(time.Second)
-	replica := f.waitProc("ray::Replica", time.Second)
-	tree := f.tree()
-	if err := syscall.Kill(replica.pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	at := time.Now()
-	if code := f.waitExit(at, stopWithin); code != 1 {
-		t.Errorf("exit %d, want 1:\n%s", code, lastLines(f.output(), 20))
-	}
-	assertGone(t, tree, f.mark, 10*time.Second)
+	replica := f.killInGenerate("ray::Replica")
 	f.failedResult("dpkill", fmt.Sprintf("(pid %d on 127.0.0.1) died during the step", replica.pid))
 }
 
