@@ -92,21 +92,27 @@ class Replica:
         ]
 
     async def _one(self, r: Request) -> list[tuple[int, str, float, float]]:
+        """One request's completions with the engine core's stamps of the
+        steps that produced their first and last tokens (its
+        time.monotonic, this host's clock). Like LLM.generate, it takes
+        only the final output: streaming every step's would put a Python
+        wake-up per request per step beside the engine on the replica's
+        cores. With n > 1 vLLM stamps the request, from its last sample."""
         from vllm import SamplingParams
         from vllm.sampling_params import RequestOutputKind
 
-        params = SamplingParams(**r.sampling, output_kind=RequestOutputKind.DELTA)
-        n = params.n
-        tokens, first, finish, reason = [0] * n, [0.0] * n, [0.0] * n, [""] * n
+        params = SamplingParams(**r.sampling, output_kind=RequestOutputKind.FINAL_ONLY)
+        final = None
         async for out in self.engine.generate({"prompt_token_ids": r.prompt}, params, uuid.uuid4().hex):
-            now = time.monotonic()
-            for c in out.outputs:
-                if c.token_ids and tokens[c.index] == 0:
-                    first[c.index] = now
-                tokens[c.index] += len(c.token_ids)
-                if c.finish_reason is not None:
-                    finish[c.index], reason[c.index] = now, str(c.finish_reason)
-        return [(tokens[i], reason[i], first[i], finish[i]) for i in range(n)]
+            final = out
+        if final is None:
+            raise RuntimeError("the engine returned no output")
+        stats = final.metrics
+        if stats is None or not getattr(stats, "last_token_ts", 0):
+            raise RuntimeError("the engine reported no per-request timings (is disable_log_stats set in the engine arguments?)")
+        return [
+            (len(c.token_ids), str(c.finish_reason), stats.first_token_ts, stats.last_token_ts) for c in final.outputs
+        ]
 
     async def shutdown(self) -> None:
         if self.engine is not None:
