@@ -22,7 +22,7 @@ endif
 # The engine on a CPU host with 2 cores: see README.md.
 CPU_ENV := OMP_NUM_THREADS=2 VLLM_CPU_OMP_THREADS_BIND=nobind TORCHDYNAMO_DISABLE=1 VLLM_NO_USAGE_STATS=1
 
-.PHONY: setup cgo build build-nopython demo test test-unit test-e2e check bench-offline bench-online bench-verdict bench-mismatch lock clean
+.PHONY: setup cgo build build-nopython demo test test-unit test-e2e check bench-offline bench-online bench-verdict bench-mismatch bench-ray lock clean
 
 setup:
 	scripts/setup-venv.sh
@@ -79,6 +79,12 @@ bench-verdict: build
 # every sample scored; writes benchmarks/mismatch.{md,json}.
 bench-mismatch: build
 	$(CPU_ENV) $(GO) run ./cmd/bench-mismatch --rollbench $(BIN)
+
+# What going through Ray costs a step: one engine in process against the
+# same run with --data-parallel-size 1, alternating, fresh processes, on
+# the tiny model; writes benchmarks/ray.{md,json}.
+bench-ray: build
+	$(CPU_ENV) $(GO) run ./cmd/bench-ray --rollbench $(BIN)
 
 # rollbench's Go client against `vllm bench serve`, both driving the same
 # instant server at concurrency 128 and 1024; writes benchmarks/online.{md,json}.

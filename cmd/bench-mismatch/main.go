@@ -11,13 +11,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -146,23 +144,10 @@ func armArgs(o options, arm, out, logs string) []string {
 }
 
 func runArm(ctx context.Context, o options, arm string, i int) (runFigures, string, error) {
-	dir := filepath.Join(o.logDir, fmt.Sprintf("%s-%d", arm, i))
-	// A fresh directory: a result left from an earlier run must not be
-	// read as this one's.
-	if err := os.RemoveAll(dir); err != nil {
-		return runFigures{}, "", err
-	}
-	out, logs := filepath.Join(dir, "results"), filepath.Join(dir, "logs")
-	cmd := exec.CommandContext(ctx, o.rollbench, armArgs(o, arm, out, logs)...)
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	err := cmd.Run()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return runFigures{}, "", err
-	}
-	_ = os.WriteFile(filepath.Join(dir, "rollbench.log"), buf.Bytes(), 0o644)
+	out, _, err := sidebyside.RunFresh(ctx, o.rollbench, filepath.Join(o.logDir, fmt.Sprintf("%s-%d", arm, i)),
+		func(out, logs string) []string { return armArgs(o, arm, out, logs) })
 	if err != nil {
-		return runFigures{}, "", fmt.Errorf("%s run %d: %v (output in %s)", arm, i+1, err, filepath.Join(dir, "rollbench.log"))
+		return runFigures{}, "", fmt.Errorf("%s run %d: %w", arm, i+1, err)
 	}
 	path := filepath.Join(out, "tiny_bf16.json")
 	f, err := readRun(path)
@@ -228,14 +213,7 @@ func summarize(rep *report, prompts int) {
 		rep.Arms = append(rep.Arms, s)
 	}
 	r := rep.Arms[0].Ratio
-	switch {
-	case r.High <= goal:
-		rep.Verdict = fmt.Sprintf("met: the default's whole interval is at or below %.2f", goal)
-	case r.Low > goal:
-		rep.Verdict = fmt.Sprintf("missed: the default's whole interval is above %.2f", goal)
-	default:
-		rep.Verdict = fmt.Sprintf("not shown either way: the default's interval contains %.2f", goal)
-	}
+	rep.Verdict = sidebyside.AtMost(r.Low, r.High, goal, "the default's")
 }
 
 func render(rep report) []byte {

@@ -9,17 +9,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -180,28 +177,10 @@ func procedureArgs(o options, proc, out, logs string) []string {
 }
 
 func runProcedure(ctx context.Context, o options, proc string, i int) (sample, error) {
-	dir := runDir(o, proc, i)
-	// A fresh directory: a result left from an earlier run must not be
-	// read as this one's.
-	if err := os.RemoveAll(dir); err != nil {
-		return sample{}, err
-	}
-	out, logs := filepath.Join(dir, "results"), filepath.Join(dir, "logs")
-	if err := os.MkdirAll(logs, 0o755); err != nil {
-		return sample{}, err
-	}
-	cmd := exec.CommandContext(ctx, o.Rollbench, procedureArgs(o, proc, out, logs)...)
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start).Seconds()
-	logPath := filepath.Join(dir, "rollbench.log")
-	if werr := os.WriteFile(logPath, buf.Bytes(), 0o644); werr != nil {
-		return sample{}, werr
-	}
+	out, wall, err := sidebyside.RunFresh(ctx, o.Rollbench, runDir(o, proc, i),
+		func(out, logs string) []string { return procedureArgs(o, proc, out, logs) })
 	if err != nil {
-		return sample{}, fmt.Errorf("%s run %d: %w (log: %s)", proc, i, err, logPath)
+		return sample{}, fmt.Errorf("%s run %d: %w", proc, i, err)
 	}
 	var s sample
 	if proc == paired {

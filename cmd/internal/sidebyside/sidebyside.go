@@ -1,11 +1,13 @@
 // Package sidebyside holds what the commands that benchmark rollbench
-// against vLLM's own tool share: the command's frame, a tiny model both
-// tools load, pairs of runs and the rule that says how many, and the
-// comparison of a pair's two tools (metrics' own statistics, as every
-// summary computes them).
+// against vLLM's own tool (or against itself) share: the command's frame,
+// a tiny model both tools load, a rollbench run in a fresh directory,
+// pairs of runs and the rule that says how many, the comparison of a
+// pair's two tools (metrics' own statistics, as every summary computes
+// them) and the verdict on a goal that bounds a figure from above.
 package sidebyside
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -125,6 +128,21 @@ func Compare(a, b []float64, looks int, goal float64) (Comparison, error) {
 		c.Verdict = "not shown, the interval includes it"
 	}
 	return c, nil
+}
+
+// AtMost is the verdict on a goal that a figure be at most goal, from its
+// interval [low, high]: met only when the whole interval is at or below
+// it, missed only when the whole interval is above it. whose names the
+// interval in the verdict's words ("the", "the default's").
+func AtMost(low, high, goal float64, whose string) string {
+	switch {
+	case high <= goal:
+		return fmt.Sprintf("met: %s whole interval is at or below %.2f", whose, goal)
+	case low > goal:
+		return fmt.Sprintf("missed: %s whole interval is above %.2f", whose, goal)
+	default:
+		return fmt.Sprintf("not shown either way: %s interval contains %.2f", whose, goal)
+	}
 }
 
 // HalfWidth is the interval's half width as a share of the ratio, what the
@@ -318,4 +336,32 @@ func (c Common) Write(data, md []byte) error {
 		return err
 	}
 	return os.WriteFile(c.Out+".md", md, 0o644)
+}
+
+// RunFresh runs rollbench with args(results, logs), two directories under
+// dir, which is emptied first: a result an earlier run left there must not
+// be read as this one's. Everything the process printed goes to
+// dir/rollbench.log; wall is the whole process, from exec to exit.
+func RunFresh(ctx context.Context, rollbench, dir string, args func(results, logs string) []string) (results string, wall float64, err error) {
+	if err := os.RemoveAll(dir); err != nil {
+		return "", 0, err
+	}
+	results, logs := filepath.Join(dir, "results"), filepath.Join(dir, "logs")
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		return "", 0, err
+	}
+	cmd := exec.CommandContext(ctx, rollbench, args(results, logs)...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	start := time.Now()
+	err = cmd.Run()
+	wall = time.Since(start).Seconds()
+	logPath := filepath.Join(dir, "rollbench.log")
+	if werr := os.WriteFile(logPath, buf.Bytes(), 0o644); werr != nil {
+		return "", wall, werr
+	}
+	if err != nil {
+		return "", wall, fmt.Errorf("%w (output in %s)", err, logPath)
+	}
+	return results, wall, nil
 }

@@ -1,6 +1,7 @@
 package sidebyside
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -204,6 +205,71 @@ func TestWrite(t *testing.T) {
 	for ext, want := range map[string]string{".json": "{}\n", ".md": "# md\n"} {
 		if got, err := os.ReadFile(c.Out + ext); err != nil || string(got) != want {
 			t.Errorf("%s: %q, %v; want %q", ext, got, err, want)
+		}
+	}
+}
+
+func TestRunFresh(t *testing.T) {
+	// A stand-in for rollbench: it writes a result into the directory its
+	// first argument names and prints, and exits with its second.
+	bin := filepath.Join(t.TempDir(), "rollbench")
+	script := "#!/bin/sh\nmkdir -p \"$1\" && echo '{}' > \"$1/r.json\"\necho printed \"$2\"\nexit \"$2\"\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, status, err string
+	}{
+		{"ok", "0", ""},
+		{"failed", "3", "exit status 3 (output in "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			// What an earlier run left must be gone.
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			stale := filepath.Join(dir, "stale.json")
+			if err := os.WriteFile(stale, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			results, wall, err := RunFresh(context.Background(), bin, dir, func(results, logs string) []string {
+				if _, err := os.Stat(logs); err != nil {
+					t.Errorf("logs directory not made before the run: %v", err)
+				}
+				return []string{results, tc.status}
+			})
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("error %v, want one with %q", err, tc.err)
+				}
+			} else if err != nil || results != filepath.Join(dir, "results") || !(wall > 0) {
+				t.Errorf("RunFresh = %q, %g, %v", results, wall, err)
+			} else if _, err := os.Stat(filepath.Join(results, "r.json")); err != nil {
+				t.Error(err)
+			}
+			if log, err := os.ReadFile(filepath.Join(dir, "rollbench.log")); err != nil || string(log) != "printed "+tc.status+"\n" {
+				t.Errorf("rollbench.log: %q, %v", log, err)
+			}
+			if _, err := os.Stat(stale); !os.IsNotExist(err) {
+				t.Errorf("an earlier run's file is left: %v", err)
+			}
+		})
+	}
+}
+
+func TestAtMost(t *testing.T) {
+	for _, tc := range []struct {
+		low, high float64
+		want      string
+	}{
+		{0.9, 1.02, "met: the whole interval is at or below 1.02"},
+		{1.03, 1.2, "missed: the whole interval is above 1.02"},
+		{1.02, 1.2, "not shown either way: the interval contains 1.02"},
+		{0.9, 1.05, "not shown either way: the interval contains 1.02"},
+	} {
+		if got := AtMost(tc.low, tc.high, 1.02, "the"); got != tc.want {
+			t.Errorf("AtMost(%g, %g) = %q, want %q", tc.low, tc.high, got, tc.want)
 		}
 	}
 }
