@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -152,6 +153,8 @@ def connect(address: str | None, devices: int, device: str, env: dict[str, str])
         # 127.0.0.1 instead of the host's address
         # (ray/_private/services.py, get_node_ip_address).
         os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+        if "ray" in sys.modules:
+            _reread_settings()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
@@ -181,6 +184,19 @@ def connect(address: str | None, devices: int, device: str, env: dict[str, str])
             if n["Alive"]
         ],
     }
+
+
+def _reread_settings() -> None:
+    """Makes an already imported ray see the settings just made: it reads
+    them once, at import. The token mode and token are re-read as ray's own
+    _enable_token_auth does (ray/_private/authentication/authentication_token_setup.py);
+    the cluster switch is a constant of ray_constants."""
+    from ray._private import ray_constants
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+    ray_constants.ENABLE_RAY_CLUSTER = False
 
 
 def _package_dir() -> str:
